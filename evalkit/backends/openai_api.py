@@ -1,0 +1,157 @@
+"""Any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp…) through the openai SDK.
+
+The SDK's own retries are off: the executor owns retries so every attempt is counted, backoff
+honours Retry-After, and a request that exhausts them is reported instead of crashing the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from evalkit.backends.base import RequestError, RetryableError
+from evalkit.errors import BackendError
+from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Usage
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+def _retry_after(exc: Any) -> float | None:
+    response = getattr(exc, "response", None)
+    value = response.headers.get("retry-after") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class OpenAIBackend:
+    is_batched = False
+    supports_loglikelihood = True  # via /v1/completions echo+logprobs, where the server supports it
+    prefers_loglikelihood = False
+
+    def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
+                 timeout: float = 120.0, use_completions: bool = False) -> None:
+        import openai
+
+        self._openai = openai
+        self.model = model
+        self.use_completions = use_completions
+        self.name = f"{'openai-completions' if use_completions else 'openai'}:{model}"
+        self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+        key = api_key or os.environ.get("OPENAI_API_KEY")
+        if not key:
+            if self.base_url == DEFAULT_BASE_URL:
+                raise BackendError("OPENAI_API_KEY is not set: export it, or pass --base-url for a local server")
+            key = "EMPTY"  # local servers (vLLM, llama.cpp, Ollama) accept any key
+        self.identity = f"openai|{self.base_url}|{model}|{'completions' if use_completions else 'chat'}"
+        self.client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=timeout)
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": "openai", "model": self.model, "base_url": self.base_url,
+                "endpoint": "completions" if self.use_completions else "chat"}
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
+        raise NotImplementedError("the OpenAI backend is driven one request at a time")
+
+    async def call(self, request: Request) -> Result:
+        openai = self._openai
+        try:
+            if isinstance(request, LoglikelihoodRequest):
+                return await self._loglikelihood(request)
+            return await self._generate(request)
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise BackendError(f"{self.base_url} rejected the API key ({exc.status_code}): check OPENAI_API_KEY") from None
+        except openai.NotFoundError:
+            raise BackendError(f"model {self.model!r} or its endpoint was not found at {self.base_url}") from None
+        except (openai.RateLimitError, openai.InternalServerError, openai.ConflictError) as exc:
+            raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc)) from None
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            raise RequestError(f"HTTP {exc.status_code}: {exc.message}") from None
+        except openai.APIStatusError as exc:
+            if exc.status_code >= 500 or exc.status_code == 408:
+                raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc)) from None
+            raise RequestError(f"HTTP {exc.status_code}: {exc.message}") from None
+        except openai.APITimeoutError:
+            raise RetryableError("request timed out") from None
+        except openai.APIConnectionError as exc:
+            raise RetryableError(f"connection failed: {exc.__cause__ or exc}") from None
+        except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+            raise RetryableError(f"malformed response body: {type(exc).__name__}") from None
+
+    async def _generate(self, request: GenerateRequest) -> GenerateResult:
+        params: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+        }
+        if request.stop:
+            params["stop"] = list(request.stop)[:4]
+        if request.seed is not None:
+            params["seed"] = request.seed
+        if request.prompt is not None and self.use_completions:
+            completion = await self.client.completions.create(prompt=request.prompt, **params)
+            choice = completion.choices[0]
+            text = choice.text
+        else:
+            completion = await self.client.chat.completions.create(messages=request.chat_messages(), **params)
+            choice = completion.choices[0]
+            text = choice.message.content
+        if not isinstance(text, str):
+            raise ValueError("response has no text")
+        usage = completion.usage
+        return GenerateResult(
+            text=text,
+            finish_reason=choice.finish_reason,
+            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
+        )
+
+    async def _loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResult:
+        """Score the continuation with echo+logprobs; tokens whose text starts at or after the
+        context's end belong to the continuation."""
+        completion = await self.client.completions.create(
+            model=self.model,
+            prompt=request.context + request.continuation,
+            max_tokens=1,
+            temperature=0.0,
+            echo=True,
+            logprobs=1,
+        )
+        logprobs = completion.choices[0].logprobs
+        if logprobs is None or not logprobs.token_logprobs:
+            raise RequestError("the server returned no prompt logprobs (it may not support echo)")
+        start = len(request.context)
+        total, greedy, count = 0.0, True, 0
+        offsets = logprobs.text_offset or []
+        for i, (token, lp) in enumerate(zip(logprobs.tokens, logprobs.token_logprobs)):
+            if i >= len(offsets) or offsets[i] < start:
+                continue
+            if offsets[i] >= len(request.context) + len(request.continuation):
+                break  # the generated token
+            if lp is None:
+                continue
+            total += lp
+            count += 1
+            top = (logprobs.top_logprobs or [None] * (i + 1))[i]
+            if top and max(top, key=top.get) != token:
+                greedy = False
+        usage = completion.usage
+        return LoglikelihoodResult(
+            logprob=total, is_greedy=greedy, n_tokens=count,
+            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
+        )
+
+
+def create(name: str, options: Any) -> OpenAIBackend:
+    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout)
+
+
+def create_completions(name: str, options: Any) -> OpenAIBackend:
+    """Raw-text prompts go to /v1/completions (base models behind vLLM or llama.cpp)."""
+    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout, use_completions=True)

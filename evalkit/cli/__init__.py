@@ -1,0 +1,1 @@
+"""Command-line interface (typer). Each subcommand lives in its own module."""

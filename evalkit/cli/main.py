@@ -1,0 +1,36 @@
+"""The `evalkit` command. EvalkitError → one line on stderr and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from evalkit.cli.list_cmd import list_command
+from evalkit.cli.run import run_command
+from evalkit.errors import EvalkitError
+
+app = typer.Typer(
+    name="evalkit",
+    help="Evaluate LLMs: benchmarks, judges, regression gates and reports.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("run")(run_command)
+app.command("list")(list_command)
+
+
+def main() -> None:
+    try:
+        app()
+    except EvalkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted: completed responses are saved; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""RunConfig: everything one `evalkit run` needs, validated once at the edge."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.backends.factory import BackendOptions
+from evalkit.errors import ConfigError
+
+DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
+
+
+@dataclass
+class RunConfig:
+    model: str | None = None
+    benchmarks: list[str] = field(default_factory=lambda: list(DEFAULT_SUITE))
+    out: Path | None = None
+    data_dir: Path | None = None
+    limit: int | None = None
+    concurrency: int = 32
+    requests_per_minute: float | None = None
+    seed: int = 0
+    timeout: float = 120.0
+    max_retries: int = 6
+    max_error_rate: float = 0.0
+    use_cache: bool = True
+    mode: str = "auto"  # auto | generate | loglikelihood
+    samples_per_task: int = 1
+    allow_code_execution: bool = False
+    judges: list[str] = field(default_factory=list)
+    quiet: bool = False
+    backend: BackendOptions = field(default_factory=BackendOptions)
+
+    def validate(self) -> None:
+        if not self.benchmarks:
+            raise ConfigError("--benchmark is empty: name at least one (see `evalkit list`)")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"--limit must be at least 1, got {self.limit}")
+        if self.concurrency < 1:
+            raise ConfigError(f"--concurrency must be at least 1, got {self.concurrency}")
+        if self.timeout <= 0:
+            raise ConfigError(f"--timeout must be positive, got {self.timeout}")
+        if self.max_retries < 0:
+            raise ConfigError(f"--max-retries must be 0 or more, got {self.max_retries}")
+        if not 0 <= self.max_error_rate <= 1:
+            raise ConfigError(f"--max-error-rate must be between 0 and 1, got {self.max_error_rate}")
+        if self.requests_per_minute is not None and self.requests_per_minute <= 0:
+            raise ConfigError(f"--rpm must be positive, got {self.requests_per_minute}")
+        if self.mode not in ("auto", "generate", "loglikelihood"):
+            raise ConfigError(f"--mode must be auto, generate or loglikelihood, got {self.mode!r}")
+        if self.samples_per_task < 1:
+            raise ConfigError(f"--samples-per-task must be at least 1, got {self.samples_per_task}")
+        if self.data_dir is not None and not self.data_dir.is_dir():
+            raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
+
+    def public(self) -> dict[str, Any]:
+        """The config for the manifest: plain data, no secrets (keys live only in the environment)."""
+        data = asdict(self)
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in data.items()}

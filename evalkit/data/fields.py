@@ -1,0 +1,55 @@
+"""Map raw rows to Samples with the spec's jinja2 field expressions (no Python in specs)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.types import Sample
+
+_ENV = SandboxedEnvironment()
+_ENV.globals.update(enumerate=enumerate, zip=zip, len=len, str=str, int=int, float=float, list=list,
+                    sorted=sorted, range=range, dict=dict)
+CORE_FIELDS = ("id", "input", "target", "choices")
+
+
+def compile_fields(fields: dict[str, str], where: str) -> dict[str, Callable[..., Any]]:
+    compiled = {}
+    for name, expression in fields.items():
+        try:
+            compiled[name] = _ENV.compile_expression(expression, undefined_to_none=False)
+        except TemplateError as exc:
+            raise ConfigError(f"{where}: field {name!r}: bad expression {expression!r}: {exc}") from None
+    return compiled
+
+
+def rows_to_samples(rows: list[dict[str, Any]], fields: dict[str, str], where: str) -> list[Sample]:
+    """Evaluate each field expression on each row; unknown field names become metadata."""
+    compiled = compile_fields(fields, where)
+    samples = []
+    for row in rows:
+        values: dict[str, Any] = {}
+        for name, expression in compiled.items():
+            try:
+                values[name] = expression(**row, row=row)
+            except Exception as exc:  # noqa: BLE001 - a bad row must become one clear line
+                raise DataError(f"{where}: row {row.get('_index')}: field {name!r}: {exc}") from None
+        choices = values.get("choices")
+        if choices is not None and not isinstance(choices, (list, tuple)):
+            raise DataError(f"{where}: row {row.get('_index')}: choices must be a list, got {type(choices).__name__}")
+        sample_id = values.get("id")
+        samples.append(Sample(
+            id=str(sample_id if sample_id is not None else row.get("_index")),
+            input=values.get("input"),
+            target=values.get("target"),
+            choices=tuple(str(c) for c in choices) if choices is not None else None,
+            metadata={k: v for k, v in values.items() if k not in CORE_FIELDS},
+        ))
+    ids = [s.id for s in samples]
+    if len(set(ids)) != len(ids):
+        raise DataError(f"{where}: sample ids are not unique; set an `id` field expression")
+    return samples

@@ -1,0 +1,91 @@
+"""Raw rows from a benchmark's data: local files under --data-dir, or the Hugging Face hub.
+
+Each row is a dict; ``_file`` (file stem) and ``_index`` (position) are added so specs can derive
+ids and groups (e.g. the MMLU subject) from where a row came from.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import DataError
+from evalkit.spec.benchmark import HubSource, LocalSource
+
+Row = dict[str, Any]
+
+
+def load_local(source: LocalSource, data_dir: Path) -> list[Row]:
+    paths = sorted(data_dir.glob(source.files))
+    if not paths:
+        raise DataError(f"no data file matches {data_dir / source.files}: check --data-dir")
+    rows: list[Row] = []
+    for path in paths:
+        for row in _read_file(path, source):
+            row["_file"] = path.name.split(".")[0]
+            row["_index"] = len(rows)
+            rows.append(row)
+    return rows
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        return raw.decode("utf-8-sig")  # TruthfulQA's CSVs start with a BOM
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as exc:
+        raise DataError(f"cannot read {path}: {exc}") from None
+
+
+def _read_file(path: Path, source: LocalSource) -> list[Row]:
+    text = _read_text(path)
+    fmt = source.format
+    if fmt == "auto":
+        name = path.name.removesuffix(".gz")
+        fmt = "csv" if name.endswith(".csv") else "jsonl" if name.endswith(".jsonl") else "json"
+    if fmt == "csv":
+        return [dict(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
+    if fmt == "jsonl":
+        rows = []
+        for number, line in enumerate(text.splitlines(), 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{number}: invalid JSON: {exc.msg}") from None
+        return rows
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: invalid JSON: {exc.msg} at line {exc.lineno}") from None
+    if source.records:
+        data = data.get(source.records) if isinstance(data, dict) else None
+    if not isinstance(data, list):
+        raise DataError(f"{path}: expected a JSON list of rows{' under ' + repr(source.records) if source.records else ''}")
+    return [dict(r) for r in data]
+
+
+def load_hub(source: HubSource) -> list[Row]:
+    """Rows from ``datasets.load_dataset`` (imported only here: API runs on local data stay light)."""
+    try:
+        import datasets
+    except ImportError:  # pragma: no cover - datasets is a declared dependency
+        raise DataError("the `datasets` package is needed to load from the hub: pip install datasets") from None
+    try:
+        dataset = datasets.load_dataset(source.path, source.name, split=source.split, revision=source.revision)
+    except Exception as exc:  # noqa: BLE001 - datasets raises many unrelated types
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(
+            f"cannot load {source.path}{'/' + source.name if source.name else ''} from the hub ({first}); "
+            "offline? pass --data-dir with local copies"
+        ) from None
+    rows = []
+    for index, row in enumerate(dataset):
+        row = dict(row)
+        row["_file"] = source.split
+        row["_index"] = index
+        rows.append(row)
+    return rows

@@ -1,0 +1,179 @@
+"""Drive a backend over many requests: dedupe, cache, bounded concurrency, retries, journaling.
+
+Every result is written to the run's journal (and the shared cache) the moment it arrives, before
+any scoring, so a killed run loses nothing and a re-run repeats no completed call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from evalkit.backends.base import Backend, RequestError, RetryableError
+from evalkit.execution.ratelimit import RateLimiter
+from evalkit.execution.store import ResponseStore
+from evalkit.types import Request, Result, request_key
+
+
+@dataclass
+class Outcome:
+    """What became of one request: a result, or the error that exhausted its retries."""
+
+    result: Result | None
+    error: str | None = None
+    cached: bool = False
+
+
+@dataclass
+class ExecutionStats:
+    requests: int = 0  # distinct requests asked for
+    model_calls: int = 0  # attempts that reached the backend (retries included)
+    cache_hits: int = 0
+    retries: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    wall_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 6
+    timeout: float = 120.0
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Exponential backoff with jitter; never sooner than the server's Retry-After."""
+        backoff = min(self.max_delay, self.base_delay * 2**attempt) * self.rng.uniform(0.5, 1.0)
+        return max(backoff, retry_after or 0.0)
+
+
+ProgressHook = Callable[[int, int, int], None]  # (n_done, tokens, n_errors)
+
+
+class Executor:
+    def __init__(
+        self,
+        backend: Backend,
+        journal: ResponseStore,
+        cache: ResponseStore | None = None,
+        concurrency: int = 32,
+        requests_per_minute: float | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        self.backend = backend
+        self.journal = journal
+        self.cache = cache
+        self.concurrency = concurrency
+        self.limiter = RateLimiter(requests_per_minute)
+        self.policy = policy or RetryPolicy()
+        self.stats = ExecutionStats()
+
+    async def run(self, requests: list[Request], on_progress: ProgressHook | None = None) -> list[Outcome]:
+        """Answer every request; the list returned is aligned with ``requests``."""
+        started = time.monotonic()
+        progress = on_progress or (lambda n, t, e: None)
+        keys = [request_key(self.backend.identity, r) for r in requests]
+        unique: dict[str, Request] = dict(zip(keys, requests))
+        self.stats.requests += len(unique)
+        outcomes = self._lookup(list(unique))
+        self.stats.cache_hits += len(outcomes)
+        if outcomes:
+            progress(len(outcomes), 0, 0)
+        missing = [(k, unique[k]) for k in unique if k not in outcomes]
+        if self.backend.is_batched:
+            await asyncio.to_thread(self._run_batched, missing, outcomes, progress)
+        else:
+            await self._run_concurrent(missing, outcomes, progress)
+        self.stats.wall_seconds += time.monotonic() - started
+        return [outcomes[k] for k in keys]
+
+    def _lookup(self, keys: list[str]) -> dict[str, Outcome]:
+        found = self.journal.get_many(keys)
+        if self.cache is not None:
+            rest = [k for k in keys if k not in found]
+            from_cache = self.cache.get_many(rest)
+            for key, result in from_cache.items():
+                self.journal.put(key, self.backend.identity, result)
+            found.update(from_cache)
+        return {k: Outcome(result=r, cached=True) for k, r in found.items()}
+
+    def _persist(self, key: str, result: Result) -> None:
+        self.journal.put(key, self.backend.identity, result)
+        if self.cache is not None:
+            self.cache.put(key, self.backend.identity, result)
+        self.stats.prompt_tokens += result.usage.prompt_tokens
+        self.stats.completion_tokens += result.usage.completion_tokens
+
+    async def _run_concurrent(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        queue: asyncio.Queue[tuple[str, Request]] = asyncio.Queue()
+        for item in work:
+            queue.put_nowait(item)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    key, request = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                outcome = await self._call_with_retries(request)
+                if outcome.result is not None:
+                    self._persist(key, outcome.result)
+                    tokens = outcome.result.usage.prompt_tokens + outcome.result.usage.completion_tokens
+                else:
+                    self.stats.errors += 1
+                    tokens = 0
+                outcomes[key] = outcome
+                progress(1, tokens, 0 if outcome.result is not None else 1)
+
+        workers = [asyncio.create_task(worker()) for _ in range(max(1, min(self.concurrency, len(work))))]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            raise
+
+    async def _call_with_retries(self, request: Request) -> Outcome:
+        policy = self.policy
+        last_error = "no attempt made"
+        for attempt in range(policy.max_retries + 1):
+            await self.limiter.acquire()
+            self.stats.model_calls += 1
+            try:
+                result = await asyncio.wait_for(self.backend.call(request), timeout=policy.timeout)
+                return Outcome(result=result)
+            except RequestError as exc:
+                return Outcome(result=None, error=f"request rejected: {exc}")
+            except (RetryableError, asyncio.TimeoutError) as exc:
+                retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+                last_error = str(exc) or f"timed out after {policy.timeout:g}s"
+                if attempt == policy.max_retries:
+                    break
+                self.stats.retries += 1
+                await asyncio.sleep(policy.delay(attempt, retry_after))
+        return Outcome(result=None, error=f"failed after {policy.max_retries + 1} attempts: {last_error}")
+
+    def _run_batched(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        if not work:
+            return
+        requests = [r for _, r in work]
+        self.stats.model_calls += len(requests)
+        for index, result in self.backend.call_batch(requests):
+            key = work[index][0]
+            self._persist(key, result)
+            outcomes[key] = Outcome(result=result)
+            progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)

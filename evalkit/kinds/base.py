@@ -1,0 +1,83 @@
+"""The Kind seam: how a family of benchmarks turns samples into requests and results into scores.
+
+A kind is code; a benchmark is a YAML spec naming a kind. Kinds register themselves with
+``@register_kind("name")`` and are looked up by ``create_kind``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from evalkit.errors import ConfigError
+from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.types import Request, Result, Sample
+
+
+@dataclass
+class Scored:
+    """One sample's verdict, as written to samples.jsonl."""
+
+    sample: Sample
+    prompt: str
+    output: str | None
+    scores: dict[str, float | None]  # None = not applicable (e.g. invalid answer excluded from a metric)
+    extracted: Any = None
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # kind-specific columns (choice_logliks, …)
+
+
+@dataclass
+class MetricInfo:
+    """A metric a kind reports: its name, and whether higher is better (for the gate and report)."""
+
+    name: str
+    higher_is_better: bool = True
+
+
+class Kind(Protocol):
+    spec: BenchmarkSpec
+
+    def metrics(self) -> list[MetricInfo]: ...
+
+    def requests(self, sample: Sample, mode: str) -> list[Request]:
+        """The model calls needed to score one sample in this mode."""
+        ...
+
+    def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
+        """Score every sample from its results (aligned lists). May be CPU-heavy (code execution)."""
+        ...
+
+
+_KINDS: dict[str, str] = {
+    # name → "module:Class"; imported lazily so a run only pays for the kinds it uses
+    "generate": "evalkit.kinds.generate:GenerateKind",
+    "multiple_choice": "evalkit.kinds.multiple_choice:MultipleChoiceKind",
+    "code": "evalkit.kinds.code:CodeKind",
+    "refusal": "evalkit.kinds.refusal:RefusalKind",
+    "reference": "evalkit.kinds.reference:ReferenceKind",
+    "judged": "evalkit.kinds.judged:JudgedKind",
+}
+
+
+def register_kind(name: str, target: str) -> None:
+    """Make a kind available to specs (plugins call this with "module:Class")."""
+    _KINDS[name] = target
+
+
+def kind_names() -> list[str]:
+    return sorted(_KINDS)
+
+
+def create_kind(spec: BenchmarkSpec, **context: Any) -> Kind:
+    target = _KINDS.get(spec.kind)
+    if target is None:
+        raise ConfigError(f"benchmark {spec.name}: unknown kind {spec.kind!r}; known: {', '.join(kind_names())}")
+    module_name, _, class_name = target.partition(":")
+    try:
+        cls: Callable[..., Kind] = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"kind {spec.kind!r} is not available: {exc}") from None
+    return cls(spec, **context)

@@ -1,0 +1,89 @@
+"""Render a sample (and its few-shot examples) into chat messages or a plain-text prompt."""
+
+from __future__ import annotations
+
+import random
+import zlib
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.types import GenerateRequest, Sample
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+_ENV.globals.update(enumerate=enumerate, zip=zip, len=len, chr=chr, ord=ord, range=range)
+
+
+def template_context(sample: Sample) -> dict[str, Any]:
+    return {**sample.metadata, "id": sample.id, "input": sample.input, "target": sample.target,
+            "choices": list(sample.choices or ()), "letters": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+class PromptBuilder:
+    """Turns samples into prompts per the spec's ``prompt`` and ``fewshot`` sections."""
+
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None) -> None:
+        self.spec = spec
+        self.pool = fewshot_pool or []
+        try:
+            self._question = _ENV.from_string(spec.prompt.template)
+            self._answer = _ENV.from_string(spec.prompt.example_template or " {{ target }}")
+            self._system = _ENV.from_string(spec.prompt.system) if spec.prompt.system else None
+        except TemplateError as exc:
+            raise ConfigError(f"benchmark {spec.name}: bad prompt template: {exc}") from None
+
+    def _render(self, template: Any, sample: Sample) -> str:
+        try:
+            return str(template.render(template_context(sample)))
+        except TemplateError as exc:
+            raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: cannot render prompt: {exc}") from None
+
+    def question(self, sample: Sample) -> str:
+        return self._render(self._question, sample)
+
+    def answer(self, sample: Sample) -> str:
+        return self._render(self._answer, sample)
+
+    def examples(self, sample: Sample) -> list[Sample]:
+        """Deterministic few-shot examples for this sample (seeded by the spec seed and sample id)."""
+        fewshot = self.spec.fewshot
+        if fewshot.k <= 0:
+            return []
+        pool = [ex for ex in self.pool if ex.id != sample.id]
+        if fewshot.match:
+            pool = [ex for ex in pool if ex.metadata.get(fewshot.match) == sample.metadata.get(fewshot.match)]
+        if fewshot.sampler == "first_n":
+            return pool[: fewshot.k]
+        rng = random.Random(fewshot.seed * 1_000_003 + zlib.crc32(sample.id.encode()))
+        return rng.sample(pool, min(fewshot.k, len(pool)))
+
+    def context_text(self, sample: Sample) -> str:
+        """The whole prompt as plain text: few-shot examples, then the question."""
+        parts = [self.question(ex) + self.answer(ex) for ex in self.examples(sample)]
+        parts.append(self.question(sample))
+        text = self.spec.prompt.separator.join(parts)
+        if self._system is not None:
+            text = self._render(self._system, sample) + self.spec.prompt.separator + text
+        return text
+
+    def messages(self, sample: Sample) -> tuple[tuple[str, str], ...]:
+        """Chat turns: system, then few-shot examples as user/assistant turns, then the question."""
+        turns: list[tuple[str, str]] = []
+        if self._system is not None:
+            turns.append(("system", self._render(self._system, sample)))
+        for example in self.examples(sample):
+            turns.append(("user", self.question(example)))
+            turns.append(("assistant", self.answer(example).strip()))
+        turns.append(("user", self.question(sample)))
+        return tuple(turns)
+
+    def generate_request(self, sample: Sample, replica: int = 0, seed: int | None = None) -> GenerateRequest:
+        gen = self.spec.generation
+        common = dict(max_tokens=gen.max_tokens, temperature=gen.temperature, top_p=gen.top_p,
+                      stop=tuple(gen.stop), replica=replica, seed=seed)
+        if self.spec.prompt.style == "plain":
+            return GenerateRequest(prompt=self.context_text(sample), **common)  # type: ignore[arg-type]
+        return GenerateRequest(messages=self.messages(sample), **common)  # type: ignore[arg-type]

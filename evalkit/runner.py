@@ -1,0 +1,211 @@
+"""The one module that wires the stages: tasks → requests → executor → scoring → run directory."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import platform
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from evalkit.backends.base import Backend
+from evalkit.backends.factory import create_backend
+from evalkit.config import RunConfig
+from evalkit.errors import ConfigError
+from evalkit.execution.executor import Executor, Outcome, RetryPolicy
+from evalkit.execution.progress import Progress
+from evalkit.execution.store import ResponseStore
+from evalkit.kinds.base import Scored
+from evalkit.paths import cache_dir
+from evalkit.stats.aggregate import aggregate
+from evalkit.store.rundir import RunDir
+from evalkit.tasks import Task, load_task, prompt_hash
+from evalkit.types import GenerateRequest, Request, Result
+
+_VERSIONED = ("evalkit", "openai", "transformers", "torch", "datasets", "sacrebleu", "rouge-score", "nltk", "numpy")
+
+
+@dataclass
+class RunSummary:
+    out: Path
+    results: dict[str, Any]
+    n_samples: int
+    n_errors: int
+    exceeded_error_rate: bool
+
+
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def choose_mode(task: Task, backend: Backend, requested: str) -> str:
+    modes = task.spec.modes
+    if requested == "auto":
+        if "loglikelihood" in modes and backend.prefers_loglikelihood:
+            return "loglikelihood"
+        return "generate" if "generate" in modes else modes[0]
+    if requested not in modes:
+        raise ConfigError(f"benchmark {task.spec.name} does not support --mode {requested} (it supports {', '.join(modes)})")
+    if requested == "loglikelihood" and not backend.supports_loglikelihood:
+        raise ConfigError(f"{backend.name} cannot score log-likelihoods; use --mode generate")
+    return requested
+
+
+def _apply_overrides(request: Request, config: RunConfig) -> Request:
+    if not isinstance(request, GenerateRequest):
+        return request
+    options = config.backend
+    changes: dict[str, Any] = {}
+    if options.temperature is not None:
+        changes["temperature"] = options.temperature
+    if options.top_p is not None:
+        changes["top_p"] = options.top_p
+    temperature = changes.get("temperature", request.temperature)
+    if temperature > 0 and request.seed is None:
+        changes["seed"] = config.seed + request.replica
+    return dataclasses.replace(request, **changes) if changes else request
+
+
+def _default_out(config: RunConfig) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    model = (config.model or "embedded").replace(":", "_").replace("/", "_")
+    return Path("runs") / f"{stamp}-{model}"
+
+
+def _check_resume(rundir: RunDir, backend: Backend) -> None:
+    if not rundir.manifest_path.exists():
+        return
+    previous = rundir.manifest().get("model", {}).get("identity")
+    if previous and previous != backend.identity:
+        raise ConfigError(f"{rundir.path} holds a run of another model ({previous}); choose a new --out")
+
+
+class Runner:
+    def __init__(self, config: RunConfig) -> None:
+        config.validate()
+        self.config = config
+        self.rundir = RunDir(config.out or _default_out(config))
+
+    async def run(self) -> RunSummary:
+        config = self.config
+        started = time.time()
+        tasks = [load_task(name, config.data_dir, config.limit, config=config) for name in config.benchmarks]
+        backend = create_backend(config.model, config.backend)
+        try:
+            _check_resume(self.rundir, backend)
+            self.rundir.create()
+            modes = [choose_mode(task, backend, config.mode) for task in tasks]
+            plan = [[[_apply_overrides(r, config) for r in task.kind.requests(s, mode)] for s in task.samples]
+                    for task, mode in zip(tasks, modes)]
+            manifest = self._manifest(backend, tasks, modes, plan, started)
+            self.rundir.write_json(self.rundir.manifest_path, manifest)
+            outcomes, exec_stats = await self._execute(backend, tasks, plan)
+        finally:
+            await backend.aclose()
+        results: dict[str, Any] = {"benchmarks": {}}
+        rows: list[dict[str, Any]] = []
+        total = errors = 0
+        for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
+            scored = self._score(task, mode, requests, task_outcomes)
+            metrics = task.kind.metrics()
+            entry = aggregate(scored, metrics, task.spec.options.get("group_by"))
+            entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
+            extra = getattr(task.kind, "summarize", None)
+            if extra is not None:
+                entry.update(extra(scored))
+            results["benchmarks"][task.spec.name] = entry
+            rows.extend(self._row(task.spec.name, s) for s in scored)
+            total += entry["n"]
+            errors += entry["n_errors"]
+        self.rundir.write_samples(rows)
+        self.rundir.write_json(self.rundir.results_path, results)
+        manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
+                        execution=exec_stats, n_samples=total, n_errors=errors)
+        self.rundir.write_json(self.rundir.manifest_path, manifest)
+        exceeded = total > 0 and errors / total > config.max_error_rate
+        return RunSummary(self.rundir.path, results, total, errors, exceeded)
+
+    def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
+                  plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
+        benchmarks = {}
+        for task, mode, requests in zip(tasks, modes, plan):
+            info = task.fingerprint()
+            info.update(mode=mode, prompt_sha256=prompt_hash([r[0].prompt_text() if r else "" for r in requests]))
+            benchmarks[task.spec.name] = info
+        return {
+            "evalkit_version": _versions()["evalkit"], "versions": _versions(),
+            "config": self.config.public(), "seed": self.config.seed,
+            "model": {"name": backend.name, "identity": backend.identity, **backend.describe()},
+            "benchmarks": benchmarks, "started_at": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+            "status": "running",
+        }
+
+    async def _execute(self, backend: Backend, tasks: list[Task],
+                       plan: list[list[list[Request]]]) -> tuple[list[list[list[Outcome]]], dict[str, Any]]:
+        config = self.config
+        answer = getattr(backend, "results_for", None)
+        if answer is not None:  # predictions: answers are looked up by sample id, no model calls
+            outcomes = [[[Outcome(result=r) for r in answer(task.spec.name, sample, reqs)]
+                         for sample, reqs in zip(task.samples, task_plan)] for task, task_plan in zip(tasks, plan)]
+            return outcomes, {"requests": 0, "model_calls": 0}
+        flat = [r for task_plan in plan for reqs in task_plan for r in reqs]
+        journal = ResponseStore(self.rundir.journal_path)
+        cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache else None
+        executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
+                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout))
+        progress = Progress(len(flat), "evaluating", quiet=config.quiet)
+        try:
+            flat_outcomes = await executor.run(flat, lambda n, t, e: progress.advance(n, t, e))
+        finally:
+            progress.close()
+            journal.close()
+            if cache is not None:
+                cache.close()
+        it = iter(flat_outcomes)
+        outcomes = [[[next(it) for _ in reqs] for reqs in task_plan] for task_plan in plan]
+        return outcomes, executor.stats.as_dict()
+
+    def _score(self, task: Task, mode: str, requests: list[list[Request]],
+               outcomes: list[list[Outcome]]) -> list[Scored]:
+        ok_index = [i for i, outs in enumerate(outcomes) if all(o.result is not None for o in outs)]
+        results: list[list[Result]] = [[o.result for o in outcomes[i]] for i in ok_index]  # type: ignore[misc]
+        scored_ok = task.kind.score([task.samples[i] for i in ok_index], results, mode) if ok_index else []
+        by_index = dict(zip(ok_index, scored_ok))
+        scored = []
+        for i, sample in enumerate(task.samples):
+            prompt = requests[i][0].prompt_text() if requests[i] else ""
+            if i in by_index:
+                item = by_index[i]
+                item.prompt = item.prompt or prompt
+            else:
+                error = next(o.error for o in outcomes[i] if o.result is None)
+                item = Scored(sample=sample, prompt=prompt, output=None, scores={}, error=error)
+            scored.append(item)
+        return scored
+
+    @staticmethod
+    def _row(benchmark: str, item: Scored) -> dict[str, Any]:
+        return {
+            "benchmark": benchmark, "id": item.sample.id, "input": item.prompt, "output": item.output,
+            "target": item.sample.target, "scores": item.scores, "extracted": item.extracted,
+            "error": item.error, "metadata": item.sample.metadata, **item.extra,
+        }
+
+
+def run(config: RunConfig) -> RunSummary:
+    """Synchronous entry point (CLI and scripts)."""
+    return asyncio.run(Runner(config).run())

@@ -1,0 +1,99 @@
+"""BenchmarkSpec: the validated record behind each ``benchmarks/*.yaml`` file.
+
+The schema is documented in docs/benchmark-spec.md; unknown keys are errors so typos surface.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from evalkit.errors import ConfigError
+from evalkit.spec.yaml_strict import load_yaml
+
+Category = Literal["knowledge", "reasoning", "coding", "safety", "general"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HubSource(_Strict):
+    """Where users get the data: ``datasets.load_dataset(path, name, split=split, revision=…)``."""
+
+    path: str
+    name: str | None = None
+    split: str = "test"
+    revision: str | None = None
+    fields: dict[str, str] | None = None  # overrides the spec-level field expressions
+
+
+class LocalSource(_Strict):
+    """Where tests get the data: files under ``--data-dir`` (glob allowed; .jsonl/.json/.csv/.gz)."""
+
+    files: str
+    format: Literal["jsonl", "json", "csv", "auto"] = "auto"
+    records: str | None = None  # JSON key holding the list of rows (e.g. "examples")
+    fields: dict[str, str] | None = None
+
+
+class Sources(_Strict):
+    hub: HubSource | None = None
+    local: LocalSource | None = None
+
+
+class FewShot(_Strict):
+    k: int = 0
+    split: Literal["dev", "train", "validation", "same"] = "dev"
+    hub: HubSource | None = None
+    local: LocalSource | None = None
+    seed: int = 1234
+    sampler: Literal["first_n", "random"] = "random"  # first_n: the pool's first k, as MMLU's dev set
+    match: str | None = None  # metadata field an example must share with the sample (e.g. subject)
+    fixed: list[dict[str, Any]] | None = None  # raw few-shot rows written into the spec itself
+
+
+class Prompt(_Strict):
+    style: Literal["chat", "plain"] = "chat"
+    system: str | None = None
+    template: str = "{{ input }}"  # jinja2; sees the sample's fields
+    example_template: str | None = None  # how one solved few-shot example is rendered
+    separator: str = "\n\n"
+
+
+class Generation(_Strict):
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    stop: list[str] = Field(default_factory=list)
+
+
+class BenchmarkSpec(_Strict):
+    name: str
+    version: int = 1
+    description: str = ""
+    category: Category
+    kind: str
+    modes: list[Literal["generate", "loglikelihood"]] = Field(default_factory=lambda: ["generate"])
+    sources: Sources
+    fields: dict[str, str] = Field(default_factory=dict)  # Sample field → jinja2 expression over a row
+    prompt: Prompt = Prompt()
+    fewshot: FewShot = FewShot()
+    generation: Generation = Generation()
+    options: dict[str, Any] = Field(default_factory=dict)  # kind-specific settings
+    size: int | None = None  # number of test items, for `evalkit list`
+    path: Path | None = None  # where the spec was loaded from (set by the loader)
+
+
+def load_spec(path: Path) -> BenchmarkSpec:
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a benchmark spec must be a YAML mapping")
+    try:
+        return BenchmarkSpec(**data, path=path)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None

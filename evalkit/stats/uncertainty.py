@@ -1,0 +1,70 @@
+"""Means with honest uncertainty: standard error and a 95% interval for every metric.
+
+Binary metrics get a Wilson score interval (it stays inside [0, 1] and behaves near 0 and 1);
+other means get mean ± t·SE; statistics that are not plain means get a percentile bootstrap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def _t95(df: int) -> float:
+    if df <= 0:
+        return float("nan")
+    if df > 1000:
+        return Z95
+    from scipy.stats import t  # only for small samples of continuous scores
+
+    return float(t.ppf(0.975, df))
+
+
+def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, float]:
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def summarize_mean(values: Sequence[float]) -> dict[str, object]:
+    """{"value", "stderr", "ci95": [lo, hi], "n"} for the mean of ``values``."""
+    arr = np.asarray(values, dtype=float)
+    n = int(arr.size)
+    if n == 0:
+        return {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
+    mean = float(arr.mean())
+    stderr = float(arr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
+    if np.isin(arr, (0.0, 1.0)).all():
+        lo, hi = wilson_interval(float(arr.sum()), n)
+    elif n > 1:
+        half = _t95(n - 1) * stderr
+        lo, hi = mean - half, mean + half
+    else:
+        lo = hi = mean
+    return {"value": mean, "stderr": stderr, "ci95": [lo, hi], "n": n}
+
+
+def bootstrap_statistic(
+    data: Sequence[object], statistic: Callable[[list[object]], float], n_resamples: int = 1000, seed: int = 0
+) -> dict[str, object]:
+    """Percentile bootstrap over items for a statistic that is not a plain mean (e.g. corpus BLEU)."""
+    items = list(data)
+    n = len(items)
+    if n == 0:
+        return {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
+    value = float(statistic(items))
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_resamples)
+    for i in range(n_resamples):
+        idx = rng.integers(0, n, n)
+        stats[i] = statistic([items[j] for j in idx])
+    lo, hi = np.percentile(stats, [2.5, 97.5])
+    return {"value": value, "stderr": float(stats.std(ddof=1)), "ci95": [float(lo), float(hi)], "n": n}

@@ -1,0 +1,79 @@
+"""A Task is a benchmark made ready to run: its spec, its kind, and its loaded samples."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from evalkit.data.fields import rows_to_samples
+from evalkit.data.loading import load_hub, load_local
+from evalkit.errors import ConfigError, DataError
+from evalkit.kinds.base import Kind, create_kind
+from evalkit.spec.benchmark import BenchmarkSpec, HubSource, LocalSource
+from evalkit.spec.registry import get_spec
+from evalkit.types import Sample
+
+
+@dataclass
+class Task:
+    spec: BenchmarkSpec
+    kind: Kind
+    samples: list[Sample]
+    source: str  # "local:<path>" or "hub:<id>", for the manifest
+
+    def fingerprint(self) -> dict[str, object]:
+        """What the gate compares to decide two runs are comparable."""
+        spec_text = self.spec.model_dump_json(exclude={"path"})
+        return {
+            "version": self.spec.version,
+            "spec_sha256": hashlib.sha256(spec_text.encode()).hexdigest()[:16],
+            "fewshot_seed": self.spec.fewshot.seed,
+            "fewshot_k": self.spec.fewshot.k,
+            "n_samples": len(self.samples),
+            "source": self.source,
+        }
+
+
+def _samples_from(hub: HubSource | None, local: LocalSource | None, fields: dict[str, str],
+                  data_dir: Path | None, where: str) -> tuple[list[Sample], str]:
+    if data_dir is not None and local is not None:
+        rows = load_local(local, data_dir)
+        return rows_to_samples(rows, local.fields or fields, where), f"local:{data_dir / local.files}"
+    if hub is not None:
+        return rows_to_samples(load_hub(hub), hub.fields or fields, where), f"hub:{hub.path}"
+    if local is not None:
+        raise DataError(f"{where}: this benchmark has no hub source; pass --data-dir with {local.files}")
+    raise ConfigError(f"{where}: the spec names no data source")
+
+
+def load_samples(spec: BenchmarkSpec, data_dir: Path | None) -> tuple[list[Sample], str]:
+    return _samples_from(spec.sources.hub, spec.sources.local, spec.fields, data_dir, f"benchmark {spec.name}")
+
+
+def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sample]) -> list[Sample]:
+    fewshot = spec.fewshot
+    if fewshot.k <= 0:
+        return []
+    if fewshot.fixed is not None:
+        rows = [dict(row, _index=i, _file="fixed") for i, row in enumerate(fewshot.fixed)]
+        return rows_to_samples(rows, spec.fields, f"benchmark {spec.name} few-shot")
+    if fewshot.split == "same":
+        return test
+    samples, _ = _samples_from(fewshot.hub, fewshot.local, spec.fields, data_dir, f"benchmark {spec.name} few-shot")
+    return samples
+
+
+def load_task(name: str, data_dir: Path | None, limit: int | None = None, **kind_context: object) -> Task:
+    spec = get_spec(name)
+    samples, source = load_samples(spec, data_dir)
+    pool = load_fewshot_pool(spec, data_dir, samples)
+    if limit is not None:
+        samples = samples[:limit]
+    kind = create_kind(spec, fewshot_pool=pool, data_dir=data_dir, **kind_context)
+    return Task(spec=spec, kind=kind, samples=samples, source=source)
+
+
+def prompt_hash(prompts: list[str]) -> str:
+    return hashlib.sha256(json.dumps(prompts).encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Test helpers that are real parts: a local OpenAI-protocol server that can inject faults."""

@@ -1,0 +1,198 @@
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI protocol, with injectable faults.
+
+Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalkit[test]``)::
+
+    python -m evalkit.testing.fake_openai --port 0 --latency 0.2 --fault-rate 0.1 --faults 429,500
+
+It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
+prove that a re-run made zero model calls. What the "model" says comes from a responder:
+``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``) or ``--responder
+module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+Responder = Callable[[dict[str, Any]], str]
+FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
+
+
+def answers_responder(path: str, default: str) -> Responder:
+    """Reply with the output of the first entry whose ``match`` occurs in the last message."""
+    entries = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+
+    def respond(body: dict[str, Any]) -> str:
+        text = _last_text(body)
+        for entry in entries:
+            if entry["match"] in text:
+                return str(entry["output"])
+        return default
+
+    return respond
+
+
+def _last_text(body: dict[str, Any]) -> str:
+    if "messages" in body:
+        content = body["messages"][-1].get("content", "")
+        return content if isinstance(content, str) else json.dumps(content)
+    prompt = body.get("prompt", "")
+    return prompt if isinstance(prompt, str) else str(prompt[0])
+
+
+def _load_responder(spec: str) -> Responder:
+    module, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+
+
+class FakeOpenAI:
+    def __init__(self, responder: Responder, latency: float, fault_rate: float, faults: list[str],
+                 seed: int, retry_after: float) -> None:
+        self.responder = responder
+        self.latency = latency
+        self.fault_rate = fault_rate
+        self.faults = faults
+        self.rng = random.Random(seed)
+        self.retry_after = retry_after
+        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/completions", self.completions)
+        app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/stats", self.get_stats)
+        app.router.add_post("/stats/reset", self.reset_stats)
+        return app
+
+    async def get_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats)
+
+    async def reset_stats(self, request: web.Request) -> web.Response:
+        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        return web.json_response(self.stats)
+
+    async def models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+    async def _fault(self, request: web.Request) -> web.StreamResponse | None:
+        self.stats["requests"] += 1
+        if not self.faults or self.rng.random() >= self.fault_rate:
+            return None
+        self.stats["faults"] += 1
+        fault = self.rng.choice(self.faults)
+        if fault == "429":
+            return web.json_response({"error": {"message": "rate limited", "type": "rate_limit"}}, status=429,
+                                     headers={"Retry-After": f"{self.retry_after:g}"})
+        if fault in ("500", "503"):
+            return web.json_response({"error": {"message": "server error"}}, status=int(fault))
+        if fault == "hang":
+            await asyncio.sleep(3600)
+        if fault == "drop":
+            assert request.transport is not None
+            request.transport.close()
+            raise asyncio.CancelledError
+        # malformed: a 200 whose JSON body is cut short
+        return web.Response(body=b'{"id": "x", "choices": [{"index": 0, "mess', content_type="application/json")
+
+    async def chat(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        fault = await self._fault(request)
+        if fault is not None:
+            return fault
+        await asyncio.sleep(self.latency)
+        text = self.responder(body)
+        self.stats["completed"] += 1
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+        return web.json_response({
+            "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
+            "model": body.get("model", "fake"),
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
+                      "total_tokens": prompt_tokens + len(text.split())},
+        })
+
+    async def completions(self, request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        fault = await self._fault(request)
+        if fault is not None:
+            return fault
+        await asyncio.sleep(self.latency)
+        prompt = _last_text(body)
+        text = self.responder(body)
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+        if body.get("echo") and body.get("logprobs") is not None:
+            choice["text"] = prompt + " ."
+            choice["logprobs"] = _word_logprobs(prompt + " .")
+        self.stats["completed"] += 1
+        return web.json_response({
+            "id": f"cmpl-{self.stats['completed']}", "object": "text_completion", "created": int(time.time()),
+            "model": body.get("model", "fake"), "choices": [choice],
+            "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 1, "total_tokens": len(prompt.split()) + 1},
+        })
+
+
+def _word_logprobs(text: str) -> dict[str, Any]:
+    """Deterministic pseudo-logprobs: each whitespace-led word costs -len(word)/10 nats."""
+    tokens, offsets, logprobs = [], [], []
+    for match in re.finditer(r"\s*\S+", text):
+        tokens.append(match.group())
+        offsets.append(match.start())
+        logprobs.append(-len(match.group().strip()) / 10)
+    logprobs[0] = None  # type: ignore[call-overload]  # as real servers: no logprob for the first token
+    top = [None] + [{t: lp} for t, lp in zip(tokens[1:], logprobs[1:])]
+    return {"tokens": tokens, "token_logprobs": logprobs, "text_offset": offsets, "top_logprobs": top}
+
+
+async def serve(args: argparse.Namespace) -> None:
+    if args.responder:
+        responder = _load_responder(args.responder)
+    elif args.answers:
+        responder = answers_responder(args.answers, args.default_reply)
+    else:
+        responder = lambda body: args.default_reply  # noqa: E731
+    faults = [f for f in args.faults.split(",") if f] if args.faults else []
+    for fault in faults:
+        if fault not in FAULTS:
+            sys.exit(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
+    fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after)
+    runner = web.AppRunner(fake.app(), access_log=None, handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
+    await site.start()
+    port = runner.addresses[0][1]
+    print(f"READY {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument("--faults", default="")
+    parser.add_argument("--retry-after", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--answers")
+    parser.add_argument("--responder")
+    parser.add_argument("--default-reply", default="The answer is 42.")
+    args = parser.parse_args(argv)
+    try:
+        asyncio.run(serve(args))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from evalkit.execution.store import ResponseStore
+from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Usage, request_key
+
+
+def test_roundtrip_and_persistence_across_processes(tmp_path):
+    path = tmp_path / "s.sqlite"
+    store = ResponseStore(path)
+    store.put("a", "b", GenerateResult("hi", "stop", Usage(3, 1)))
+    store.put("c", "b", LoglikelihoodResult(-1.5, True, 2))
+    code = (
+        "import sys; from pathlib import Path; from evalkit.execution.store import ResponseStore;"
+        f"s = ResponseStore(Path({str(path)!r})); print(s.get('a').text, s.get('c').logprob, len(s))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["hi", "-1.5", "2"]
+    assert store.get_many(["a", "zz"]).keys() == {"a"}
+
+
+def test_request_key_covers_every_parameter():
+    base = GenerateRequest(messages=(("user", "q"),), max_tokens=10)
+    keys = {request_key("x", base), request_key("y", base),
+            request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=11)),
+            request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=10, temperature=0.5)),
+            request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=10, replica=1))}
+    assert len(keys) == 5
+    assert request_key("x", base) == request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=10))
