@@ -32,6 +32,7 @@ class RunConfig:
     judges: list[str] = field(default_factory=list)
     quiet: bool = False
     backend: BackendOptions = field(default_factory=BackendOptions)
+    judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
     def validate(self) -> None:
         if not self.benchmarks:

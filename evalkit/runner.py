@@ -121,6 +121,8 @@ class Runner:
         total = errors = 0
         for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
             scored = self._score(task, mode, requests, task_outcomes)
+            if config.judges and hasattr(task.kind, "judge_requests"):
+                scored = await self._judge(task, scored, exec_stats)
             metrics = task.kind.metrics()
             entry = aggregate(scored, metrics, task.spec.options.get("group_by"))
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
@@ -156,28 +158,51 @@ class Runner:
 
     async def _execute(self, backend: Backend, tasks: list[Task],
                        plan: list[list[list[Request]]]) -> tuple[list[list[list[Outcome]]], dict[str, Any]]:
-        config = self.config
         answer = getattr(backend, "results_for", None)
         if answer is not None:  # predictions: answers are looked up by sample id, no model calls
             outcomes = [[[Outcome(result=r) for r in answer(task.spec.name, sample, reqs)]
                          for sample, reqs in zip(task.samples, task_plan)] for task, task_plan in zip(tasks, plan)]
             return outcomes, {"requests": 0, "model_calls": 0}
         flat = [r for task_plan in plan for reqs in task_plan for r in reqs]
+        flat_outcomes, stats = await self._run_executor(backend, flat, "evaluating")
+        it = iter(flat_outcomes)
+        outcomes = [[[next(it) for _ in reqs] for reqs in task_plan] for task_plan in plan]
+        return outcomes, stats
+
+    async def _run_executor(self, backend: Backend, requests: list[Request],
+                            label: str) -> tuple[list[Outcome], dict[str, Any]]:
+        """Answer requests through the journal (always) and the shared cache (unless --no-cache)."""
+        config = self.config
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache else None
         executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
                             RetryPolicy(max_retries=config.max_retries, timeout=config.timeout))
-        progress = Progress(len(flat), "evaluating", quiet=config.quiet)
+        progress = Progress(len(requests), label, quiet=config.quiet)
         try:
-            flat_outcomes = await executor.run(flat, lambda n, t, e: progress.advance(n, t, e))
+            outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
         finally:
             progress.close()
             journal.close()
             if cache is not None:
                 cache.close()
-        it = iter(flat_outcomes)
-        outcomes = [[[next(it) for _ in reqs] for reqs in task_plan] for task_plan in plan]
         return outcomes, executor.stats.as_dict()
+
+    async def _judge(self, task: Task, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
+        """Second stage: every --judge model answers the kind's judge requests; the kind folds them in."""
+        config = self.config
+        judgments: dict[str, list[list[Outcome]]] = {}
+        for judge_name in config.judges:
+            judge = create_backend(judge_name, config.judge_backend or config.backend)
+            try:
+                per_sample = task.kind.judge_requests(scored, judge_name)  # type: ignore[attr-defined]
+                flat = [r for reqs in per_sample for r in reqs]
+                outcomes, stats = await self._run_executor(judge, flat, f"judging ({judge_name})")
+            finally:
+                await judge.aclose()
+            it = iter(outcomes)
+            judgments[judge_name] = [[next(it) for _ in reqs] for reqs in per_sample]
+            exec_stats.setdefault("judges", {})[judge_name] = stats
+        return task.kind.apply_judgments(scored, judgments)  # type: ignore[attr-defined,no-any-return]
 
     def _score(self, task: Task, mode: str, requests: list[list[Request]],
                outcomes: list[list[Outcome]]) -> list[Scored]:

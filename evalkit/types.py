@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Message = dict[str, str]  # {"role": "system"|"user"|"assistant", "content": str}
 
@@ -64,7 +64,7 @@ class LoglikelihoodRequest:
         return self.context
 
 
-Request = Union[GenerateRequest, LoglikelihoodRequest]
+Request = GenerateRequest | LoglikelihoodRequest
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class LoglikelihoodResult:
     kind: Literal["loglikelihood"] = "loglikelihood"
 
 
-Result = Union[GenerateResult, LoglikelihoodResult]
+Result = GenerateResult | LoglikelihoodResult
 
 
 def request_payload(request: Request) -> dict[str, Any]:

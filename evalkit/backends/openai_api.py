@@ -13,7 +13,15 @@ from typing import Any
 
 from evalkit.backends.base import RequestError, RetryableError
 from evalkit.errors import BackendError
-from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Usage
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Request,
+    Result,
+    Usage,
+)
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 

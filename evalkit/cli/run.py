@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,29 +11,29 @@ from evalkit.backends.factory import BackendOptions
 
 
 def run_command(
-    model: Annotated[Optional[str], typer.Option(help="PROVIDER:NAME, e.g. openai:gpt-4o-mini, hf:./ckpt, predictions:out.jsonl. Default: the embedded SmolLM2-135M-Instruct.")] = None,
-    benchmark: Annotated[Optional[str], typer.Option(help="Comma-separated benchmark names or spec paths (`evalkit list`). Default: a small offline suite.")] = None,
-    limit: Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples of each benchmark.")] = None,
+    model: Annotated[str | None, typer.Option(help="PROVIDER:NAME, e.g. openai:gpt-4o-mini, hf:./ckpt, predictions:out.jsonl. Default: the embedded SmolLM2-135M-Instruct.")] = None,
+    benchmark: Annotated[str | None, typer.Option(help="Comma-separated benchmark names or spec paths (`evalkit list`). Default: a small offline suite.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples of each benchmark.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once (API backends).")] = 32,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Directory with local copies of benchmark data (else the hub).")] = None,
-    out: Annotated[Optional[Path], typer.Option(help="The run directory. Running again with the same --out resumes.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Directory with local copies of benchmark data (else the hub).")] = None,
+    out: Annotated[Path | None, typer.Option(help="The run directory. Running again with the same --out resumes.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for sampled decoding.")] = 0,
     timeout: Annotated[float, typer.Option(help="Seconds before one request is abandoned and retried.")] = 120.0,
     max_retries: Annotated[int, typer.Option(help="Retries per request for 429/5xx/timeouts/bad bodies.")] = 6,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the shared response cache (resume still works).")] = False,
-    rpm: Annotated[Optional[float], typer.Option(help="Requests-per-minute limit.")] = None,
+    rpm: Annotated[float | None, typer.Option(help="Requests-per-minute limit.")] = None,
     max_error_rate: Annotated[float, typer.Option(help="Exit 1 when the share of errored samples exceeds this.")] = 0.0,
     mode: Annotated[str, typer.Option(help="auto, generate or loglikelihood (multiple-choice scoring).")] = "auto",
-    base_url: Annotated[Optional[str], typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = None,
-    temperature: Annotated[Optional[float], typer.Option(help="Override the benchmark's sampling temperature.")] = None,
-    top_p: Annotated[Optional[float], typer.Option(help="Override top-p.")] = None,
+    base_url: Annotated[str | None, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Override the benchmark's sampling temperature.")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Override top-p.")] = None,
     dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
-    chat_template: Annotated[Optional[bool], typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
-    judge: Annotated[Optional[list[str]], typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
+    judge: Annotated[list[str] | None, typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""

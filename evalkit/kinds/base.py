@@ -81,3 +81,21 @@ def create_kind(spec: BenchmarkSpec, **context: Any) -> Kind:
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"kind {spec.kind!r} is not available: {exc}") from None
     return cls(spec, **context)
+
+
+class JudgedStage(Protocol):
+    """Optional second stage for kinds whose scores need a judge model (refusal, judged benchmarks).
+
+    After ``score`` runs on the model's outputs, the runner asks each ``--judge`` model the requests from
+    ``judge_requests`` (through the same executor, cache and journal), then hands every judge's outcomes
+    to ``apply_judgments``. Without ``--judge`` the kind's own ``score`` result stands (e.g. a rule-based
+    classifier, labelled as such).
+    """
+
+    def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
+        """Per scored sample, the requests to send to the judge named ``judge``."""
+        ...
+
+    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[Any]]]) -> list[Scored]:
+        """Fold each judge's outcomes (``Outcome`` lists aligned with ``judge_requests``) into the scores."""
+        ...

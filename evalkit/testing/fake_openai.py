@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import json
 import random
@@ -188,10 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--responder")
     parser.add_argument("--default-reply", default="The answer is 42.")
     args = parser.parse_args(argv)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

@@ -1,0 +1,170 @@
+"""Multiple choice: pick one of ``sample.choices`` by log-likelihood, or ask for a letter (ARC, MMLU, TruthfulQA).
+
+A sample's ``target`` is the 0-based index of the right choice (a metric may define its own target,
+e.g. TruthfulQA MC2's 0/1 label per choice).
+
+Log-likelihood mode (as lm-evaluation-harness's ``multiple_choice`` output type): one request per
+choice, context = the rendered prompt (few-shot included), continuation = ``target_delimiter`` +
+the rendered ``choice_text``. Every samples.jsonl row carries ``choice_logliks``.
+
+Generate mode: the prompt from ``options.generate_prompt`` lists the choices as letters; the letter
+is pulled out of the reply (evalkit.scoring.choice). A reply with no valid letter is *invalid*: it
+counts as wrong in ``acc`` and is counted apart in ``invalid`` and ``n_invalid``.
+
+``options``:
+  target_delimiter: " "                   put between the context and each choice
+  choice_text:      "{{ choice }}"        jinja2; sees the sample's fields plus choice, index, letter
+  metrics:          [acc, acc_norm]       log-likelihood metrics, by name in CHOICE_METRICS
+  generate_prompt:  {style, system, template, …}   a ``prompt`` section for generate mode
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jinja2 import TemplateError
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
+from evalkit.scoring.choice import LETTERS, extract_choice
+from evalkit.spec.benchmark import BenchmarkSpec, Prompt
+from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
+
+# A choice metric scores one sample from its per-choice log-likelihoods.
+# Arguments: logliks, the rendered choice texts (without the delimiter), the sample's target.
+ChoiceMetric = Callable[[Sequence[float], Sequence[str], Any], float]
+
+
+def _argmax(values: Sequence[float]) -> int:
+    """Index of the largest value; the first one on ties (as numpy.argmax)."""
+    best = 0
+    for i, value in enumerate(values):
+        if value > values[best]:
+            best = i
+    return best
+
+
+def acc(logliks: Sequence[float], texts: Sequence[str], target: Any) -> float:
+    """1 when the most likely choice is the target."""
+    return float(_argmax(logliks) == target)
+
+
+def acc_norm(logliks: Sequence[float], texts: Sequence[str], target: Any) -> float:
+    """1 when the target has the highest log-likelihood per character of choice text.
+
+    lm-evaluation-harness divides by ``len(choice)`` of the choice string (characters, without the
+    target delimiter), not by tokens; so do we, so numbers are comparable.
+    """
+    return float(_argmax([ll / max(len(text), 1) for ll, text in zip(logliks, texts)]) == target)
+
+
+def acc_bytes(logliks: Sequence[float], texts: Sequence[str], target: Any) -> float:
+    """As acc_norm but per UTF-8 byte (lm-evaluation-harness's ``acc_bytes``)."""
+    return float(_argmax([ll / max(len(t.encode("utf-8")), 1) for ll, t in zip(logliks, texts)]) == target)
+
+
+CHOICE_METRICS: dict[str, ChoiceMetric] = {"acc": acc, "acc_norm": acc_norm, "acc_bytes": acc_bytes}
+INDEX_TARGET_METRICS = {"acc", "acc_norm", "acc_bytes"}  # metrics whose target is one choice index
+
+
+class MultipleChoiceKind:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
+        self.spec = spec
+        options = spec.options
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        self.delimiter: str = options.get("target_delimiter", " ")
+        self.metric_names: list[str] = list(options.get("metrics") or ["acc", "acc_norm"])
+        unknown = [m for m in self.metric_names if m not in CHOICE_METRICS]
+        if unknown:
+            raise ConfigError(f"benchmark {spec.name}: unknown multiple-choice metric(s) {', '.join(unknown)}; "
+                              f"known: {', '.join(sorted(CHOICE_METRICS))}")
+        try:
+            self._choice_text = _ENV.from_string(options.get("choice_text", "{{ choice }}"))
+        except TemplateError as exc:
+            raise ConfigError(f"benchmark {spec.name}: bad options.choice_text: {exc}") from None
+        self.generate_prompts: PromptBuilder | None = None
+        if "generate_prompt" in options:
+            try:
+                prompt = Prompt(**options["generate_prompt"])
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"benchmark {spec.name}: bad options.generate_prompt: {exc}") from None
+            self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": prompt}), fewshot_pool)
+        self._mode = "generate" if spec.modes == ["generate"] else "loglikelihood"
+
+    # --- what is reported -------------------------------------------------------------------
+    def metrics(self) -> list[MetricInfo]:
+        """The metrics of the mode last scored (the runner asks after scoring)."""
+        if self._mode == "generate":
+            return [MetricInfo("acc"), MetricInfo("invalid", higher_is_better=False)]
+        return [MetricInfo(name) for name in self.metric_names]
+
+    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+        if self._mode != "generate":
+            return {}
+        return {"n_invalid": sum(1 for s in scored if s.error is None and s.scores.get("invalid") == 1.0)}
+
+    # --- requests ---------------------------------------------------------------------------
+    def _checked_choices(self, sample: Sample) -> tuple[str, ...]:
+        choices = sample.choices
+        if not choices:
+            raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has no choices")
+        if len(choices) > len(LETTERS):
+            raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has {len(choices)} choices (at most 26)")
+        if set(self.metric_names) & INDEX_TARGET_METRICS or self._mode == "generate":
+            target = sample.target
+            if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(choices):
+                raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: target must be a choice index "
+                                f"0..{len(choices) - 1}, got {target!r}; fix the spec's `target` field")
+        return choices
+
+    def choice_texts(self, sample: Sample) -> list[str]:
+        """Each choice as it is scored (``options.choice_text``), without the delimiter."""
+        base = template_context(sample)
+        texts = []
+        for index, choice in enumerate(self._checked_choices(sample)):
+            try:
+                texts.append(str(self._choice_text.render(base, choice=choice, index=index, letter=LETTERS[index])))
+            except TemplateError as exc:
+                raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: cannot render choice_text: {exc}") from None
+        return texts
+
+    def requests(self, sample: Sample, mode: str) -> list[Request]:
+        self._mode = mode
+        if mode == "generate":
+            if self.generate_prompts is None:
+                raise ConfigError(f"benchmark {self.spec.name}: generate mode needs options.generate_prompt")
+            self._checked_choices(sample)
+            return [self.generate_prompts.generate_request(sample)]
+        context = self.prompts.context_text(sample)
+        return [LoglikelihoodRequest(context=context, continuation=self.delimiter + text)
+                for text in self.choice_texts(sample)]
+
+    # --- scoring ----------------------------------------------------------------------------
+    def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
+        self._mode = mode
+        if mode == "generate":
+            return [self._score_letter(sample, result) for sample, (result,) in zip(samples, results)]
+        return [self._score_logliks(sample, sample_results) for sample, sample_results in zip(samples, results)]
+
+    def _score_logliks(self, sample: Sample, results: list[Result]) -> Scored:
+        logliks = []
+        for result in results:
+            assert isinstance(result, LoglikelihoodResult)
+            logliks.append(result.logprob)
+        texts = self.choice_texts(sample)
+        scores: dict[str, float | None] = {name: CHOICE_METRICS[name](logliks, texts, sample.target)
+                                           for name in self.metric_names}
+        chosen = _argmax(logliks)
+        return Scored(sample=sample, prompt="", output=texts[chosen], scores=scores, extracted=chosen,
+                      extra={"choice_logliks": logliks})
+
+    def _score_letter(self, sample: Sample, result: Result) -> Scored:
+        assert isinstance(result, GenerateResult)
+        choices = sample.choices or ()
+        chosen = extract_choice(result.text, len(choices), choices)
+        scores: dict[str, float | None] = {"acc": float(chosen == sample.target),
+                                           "invalid": float(chosen is None)}
+        extracted = LETTERS[chosen] if chosen is not None else None
+        return Scored(sample=sample, prompt="", output=result.text, scores=scores, extracted=extracted)
