@@ -14,12 +14,13 @@ counts as wrong in ``acc`` and is counted apart in ``invalid`` and ``n_invalid``
 ``options``:
   target_delimiter: " "                   put between the context and each choice
   choice_text:      "{{ choice }}"        jinja2; sees the sample's fields plus choice, index, letter
-  metrics:          [acc, acc_norm]       log-likelihood metrics, by name in CHOICE_METRICS
+  metrics:          [acc, acc_norm]       log-likelihood metrics, by name in CHOICE_METRICS (mc2: TruthfulQA)
   generate_prompt:  {style, system, template, …}   a ``prompt`` section for generate mode
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -65,7 +66,21 @@ def acc_bytes(logliks: Sequence[float], texts: Sequence[str], target: Any) -> fl
     return float(_argmax([ll / max(len(t.encode("utf-8")), 1) for ll, t in zip(logliks, texts)]) == target)
 
 
-CHOICE_METRICS: dict[str, ChoiceMetric] = {"acc": acc, "acc_norm": acc_norm, "acc_bytes": acc_bytes}
+def mc2(logliks: Sequence[float], texts: Sequence[str], target: Any) -> float:
+    """TruthfulQA MC2: the probability mass on the true answers, normalised over all choices.
+
+    ``target`` is a 0/1 label per choice. As the TruthfulQA paper and lm-evaluation-harness's
+    ``process_results_mc2``: sum(exp(ll) of true) / sum(exp(ll) of all); shifting every ll by the
+    maximum first changes nothing but avoids underflow to 0/0.
+    """
+    if not isinstance(target, (list, tuple)) or len(target) != len(logliks) or set(target) - {0, 1}:
+        raise DataError(f"mc2 needs a 0/1 label per choice as the target, got {target!r}")
+    top = max(logliks)
+    mass = [math.exp(ll - top) for ll in logliks]
+    return sum(m for m, label in zip(mass, target) if label == 1) / sum(mass)
+
+
+CHOICE_METRICS: dict[str, ChoiceMetric] = {"acc": acc, "acc_norm": acc_norm, "acc_bytes": acc_bytes, "mc2": mc2}
 INDEX_TARGET_METRICS = {"acc", "acc_norm", "acc_bytes"}  # metrics whose target is one choice index
 
 

