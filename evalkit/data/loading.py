@@ -69,23 +69,29 @@ def _read_file(path: Path, source: LocalSource) -> list[Row]:
 
 
 def load_hub(source: HubSource) -> list[Row]:
-    """Rows from ``datasets.load_dataset`` (imported only here: API runs on local data stay light)."""
+    """Rows from ``datasets.load_dataset`` (imported only here: API runs on local data stay light).
+
+    A list of config names loads each in turn and concatenates them; ``_config`` names each row's.
+    """
     try:
         import datasets
     except ImportError:  # pragma: no cover - datasets is a declared dependency
         raise DataError("the `datasets` package is needed to load from the hub: pip install datasets") from None
-    try:
-        dataset = datasets.load_dataset(source.path, source.name, split=source.split, revision=source.revision)
-    except Exception as exc:  # noqa: BLE001 - datasets raises many unrelated types
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataError(
-            f"cannot load {source.path}{'/' + source.name if source.name else ''} from the hub ({first}); "
-            "offline? pass --data-dir with local copies"
-        ) from None
+    configs = source.name if isinstance(source.name, list) else [source.name]
     rows = []
-    for index, row in enumerate(dataset):
-        row = dict(row)
-        row["_file"] = source.split
-        row["_index"] = index
-        rows.append(row)
+    for config in configs:
+        try:
+            dataset = datasets.load_dataset(source.path, config, split=source.split, revision=source.revision)
+        except Exception as exc:  # noqa: BLE001 - datasets raises many unrelated types
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DataError(
+                f"cannot load {source.path}{'/' + config if config else ''} from the hub ({first}); "
+                "offline? pass --data-dir with local copies"
+            ) from None
+        for row in dataset:
+            row = dict(row)
+            row["_file"] = source.split
+            row["_config"] = config
+            row["_index"] = len(rows)
+            rows.append(row)
     return rows

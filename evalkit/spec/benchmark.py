@@ -24,7 +24,7 @@ class HubSource(_Strict):
     """Where users get the data: ``datasets.load_dataset(path, name, split=split, revision=…)``."""
 
     path: str
-    name: str | None = None
+    name: str | list[str] | None = None  # a list loads each config in turn (``_config`` names a row's)
     split: str = "test"
     revision: str | None = None
     fields: dict[str, str] | None = None  # overrides the spec-level field expressions
