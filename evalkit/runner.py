@@ -124,7 +124,7 @@ class Runner:
             if config.judges and hasattr(task.kind, "judge_requests"):
                 scored = await self._judge(task, scored, exec_stats)
             metrics = task.kind.metrics()
-            entry = aggregate(scored, metrics, task.spec.options.get("group_by"))
+            entry = aggregate(scored, metrics, task.spec.options.get("group_by"), task.spec.options.get("rollups"))
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
             extra = getattr(task.kind, "summarize", None)
             if extra is not None:
@@ -160,6 +160,9 @@ class Runner:
                        plan: list[list[list[Request]]]) -> tuple[list[list[list[Outcome]]], dict[str, Any]]:
         answer = getattr(backend, "results_for", None)
         if answer is not None:  # predictions: answers are looked up by sample id, no model calls
+            check = getattr(backend, "check_coverage", None)
+            for task in tasks if check is not None else ():
+                check(task.spec.name, task.samples)  # every missing id is reported before any scoring
             outcomes = [[[Outcome(result=r) for r in answer(task.spec.name, sample, reqs)]
                          for sample, reqs in zip(task.samples, task_plan)] for task, task_plan in zip(tasks, plan)]
             return outcomes, {"requests": 0, "model_calls": 0}

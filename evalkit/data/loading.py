@@ -25,7 +25,9 @@ def load_local(source: LocalSource, data_dir: Path) -> list[Row]:
         raise DataError(f"no data file matches {data_dir / source.files}: check --data-dir")
     rows: list[Row] = []
     for path in paths:
-        for row in _read_file(path, source):
+        for number, row in enumerate(_read_file(path, source), 1):
+            if not isinstance(row, dict):
+                raise DataError(f"{path}: record {number} is {type(row).__name__}, not an object with fields")
             row["_file"] = path.name.split(".")[0]
             row["_index"] = len(rows)
             rows.append(row)
@@ -46,11 +48,14 @@ def _read_file(path: Path, source: LocalSource) -> list[Row]:
     if fmt == "auto":
         name = path.name.removesuffix(".gz")
         fmt = "csv" if name.endswith(".csv") else "jsonl" if name.endswith(".jsonl") else "json"
+        fmt = "text" if name.endswith(".txt") else fmt
+    if fmt == "text":  # e.g. BIG-Bench-Hard's cot-prompts/<task>.txt: one prompt per file
+        return [{"text": text}]
     if fmt == "csv":
         return [dict(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
     if fmt == "jsonl":
         rows = []
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(text.split("\n"), 1):  # not splitlines(): U+2028 may sit inside a string
             if line.strip():
                 try:
                     rows.append(json.loads(line))
@@ -65,7 +70,7 @@ def _read_file(path: Path, source: LocalSource) -> list[Row]:
         data = data.get(source.records) if isinstance(data, dict) else None
     if not isinstance(data, list):
         raise DataError(f"{path}: expected a JSON list of rows{' under ' + repr(source.records) if source.records else ''}")
-    return [dict(r) for r in data]
+    return [dict(r) if isinstance(r, dict) else r for r in data]  # non-objects are reported by load_local
 
 
 def load_hub(source: HubSource) -> list[Row]:

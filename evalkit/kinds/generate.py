@@ -1,7 +1,7 @@
 """Generate, extract, compare: free-text answers scored by exact match after extraction (GSM8K, BBH, MATH).
 
 ``options``:
-  extractors: list of {name, kind: regex|last_number|full, pattern, group, select}
+  extractors: list of {name, kind: regex|last_number|boxed|full, pattern, group, select}
               one metric ``exact_match_<name>`` each (``exact_match`` when there is one nameless);
   compare:    number | exact | math   (how an extracted answer is compared with the target)
 """
@@ -13,7 +13,7 @@ from typing import Any
 from evalkit.errors import ConfigError
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import PromptBuilder
-from evalkit.scoring.extract import extract_last_number, extract_regex, normalize_number
+from evalkit.scoring.extract import extract_last_boxed, extract_last_number, extract_regex, normalize_number
 from evalkit.spec.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
 
@@ -24,6 +24,8 @@ def _extract(text: str, extractor: dict[str, Any]) -> str | None:
         return extract_regex(text, extractor["pattern"], extractor.get("group", 1), extractor.get("select", "first"))
     if kind == "last_number":
         return extract_last_number(text)
+    if kind == "boxed":
+        return extract_last_boxed(text)
     if kind == "full":
         return text.strip()
     raise ConfigError(f"unknown extractor kind {kind!r}")

@@ -28,6 +28,8 @@ class PromptBuilder:
     def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None) -> None:
         self.spec = spec
         self.pool = fewshot_pool or []
+        self._by_match: dict[Any, list[Sample]] | None = None  # pool indexed by fewshot.match, built once
+        self._rendered: dict[str, tuple[str, str]] = {}  # example id → (question, answer): examples repeat
         try:
             self._question = _ENV.from_string(spec.prompt.template)
             self._answer = _ENV.from_string(spec.prompt.example_template or " {{ target }}")
@@ -52,17 +54,40 @@ class PromptBuilder:
         fewshot = self.spec.fewshot
         if fewshot.k <= 0:
             return []
-        pool = [ex for ex in self.pool if ex.id != sample.id]
-        if fewshot.match:
-            pool = [ex for ex in pool if ex.metadata.get(fewshot.match) == sample.metadata.get(fewshot.match)]
+        pool = [ex for ex in self._candidates(sample) if ex.id != sample.id]
         if fewshot.sampler == "first_n":
             return pool[: fewshot.k]
         rng = random.Random(fewshot.seed * 1_000_003 + zlib.crc32(sample.id.encode()))
         return rng.sample(pool, min(fewshot.k, len(pool)))
 
+    def _candidates(self, sample: Sample) -> list[Sample]:
+        """The pool, in order, narrowed to examples sharing ``fewshot.match`` with the sample."""
+        match = self.spec.fewshot.match
+        if not match:
+            return self.pool
+        if self._by_match is None:
+            index: dict[Any, list[Sample]] = {}
+            try:
+                for ex in self.pool:
+                    index.setdefault(ex.metadata.get(match), []).append(ex)
+            except TypeError:  # unhashable values: compare one by one
+                return [ex for ex in self.pool if ex.metadata.get(match) == sample.metadata.get(match)]
+            self._by_match = index
+        try:
+            return self._by_match.get(sample.metadata.get(match), [])
+        except TypeError:
+            return [ex for ex in self.pool if ex.metadata.get(match) == sample.metadata.get(match)]
+
+    def rendered_example(self, example: Sample) -> tuple[str, str]:
+        """(question, answer) of a few-shot example, rendered once per builder."""
+        cached = self._rendered.get(example.id)
+        if cached is None:
+            cached = self._rendered[example.id] = (self.question(example), self.answer(example))
+        return cached
+
     def context_text(self, sample: Sample) -> str:
         """The whole prompt as plain text: few-shot examples, then the question."""
-        parts = [self.question(ex) + self.answer(ex) for ex in self.examples(sample)]
+        parts = ["".join(self.rendered_example(ex)) for ex in self.examples(sample)]
         parts.append(self.question(sample))
         text = self.spec.prompt.separator.join(parts)
         if self._system is not None:
@@ -75,8 +100,9 @@ class PromptBuilder:
         if self._system is not None:
             turns.append(("system", self._render(self._system, sample)))
         for example in self.examples(sample):
-            turns.append(("user", self.question(example)))
-            turns.append(("assistant", self.answer(example).strip()))
+            question, answer = self.rendered_example(example)
+            turns.append(("user", question))
+            turns.append(("assistant", answer.strip()))
         turns.append(("user", self.question(sample)))
         return tuple(turns)
 

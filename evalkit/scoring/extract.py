@@ -35,3 +35,32 @@ def normalize_number(value: str | None) -> str | None:
     if number.is_integer():
         return str(int(number))
     return repr(number)
+
+
+_BOXED = re.compile(r"\\(?:boxed|fbox)\s*(\{)?")
+
+
+def extract_last_boxed(text: str) -> str | None:
+    """The content of the last ``\\boxed{…}`` (or ``\\fbox{…}``), nested braces included.
+
+    ``\\boxed 5`` (no braces) yields the token after it. An unclosed last box yields None.
+    """
+    matches = list(_BOXED.finditer(text))
+    if not matches:
+        return None
+    match = matches[-1]
+    start = match.end()
+    if match.group(1) is None:  # "\boxed 5$" → "5"
+        token = re.match(r"[^\s$]+", text[start:])
+        return token.group(0) if token else None
+    depth = 1
+    for i in range(start, len(text)):
+        char = text[i]
+        if char == "{" and text[i - 1] != "\\":  # an escaped \{ or \} is content, not nesting
+            depth += 1
+        elif char == "}" and text[i - 1] != "\\":
+            depth -= 1
+            if depth == 0:
+                return text[start:i].strip()
+    return None
+

@@ -1,0 +1,177 @@
+"""``--model predictions:FILE``: score answers someone already has, without calling any model.
+
+The file holds one prediction per sample, matched by sample id (and by benchmark when a row names
+one, so one file can cover several benchmarks whose ids collide):
+
+    {"id": "gsm8k-0", "output": "... #### 18"}                       generate mode
+    {"id": "mmlu-abstract_algebra-3", "choice_logliks": [-4.1, -0.3, -2.2, -5.0]}   log-likelihood mode
+    {"benchmark": "gsm8k", "id": "gsm8k-0", "output": "..."}          disambiguated
+
+JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
+``choice_logliks`` as a JSON list) are accepted. Other fields are ignored, so a previous run's
+``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
+replica, for pass@k). The runner asks ``check_coverage`` first, so a missing id stops the run before
+anything is scored, naming the first one and how many are missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.backends.factory import BackendOptions
+from evalkit.data.loading import load_local
+from evalkit.errors import BackendError, ConfigError, DataError
+from evalkit.spec.benchmark import LocalSource
+from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request, Result, Sample
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One row of the predictions file."""
+
+    output: tuple[str, ...] | None
+    choice_logliks: tuple[float, ...] | None
+    where: str  # "FILE:LINE", for error messages
+
+
+def _parse_logliks(value: Any, where: str) -> tuple[float, ...] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            raise DataError(f"{where}: choice_logliks must be a JSON list of numbers, got {value[:40]!r}") from None
+    if not isinstance(value, list) or not value:
+        raise DataError(f"{where}: choice_logliks must be a non-empty list of numbers")
+    try:
+        numbers = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise DataError(f"{where}: choice_logliks must hold only numbers") from None
+    if any(math.isnan(n) for n in numbers):
+        raise DataError(f"{where}: choice_logliks holds NaN")
+    return numbers
+
+
+def _parse_output(value: Any, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise DataError(f"{where}: output must be a string or a list of strings")
+
+
+def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(location, row) for each record of a .csv, .json (a list) or JSONL file, via the data loader."""
+    suffix = path.suffix.lower()
+    fmt = "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
+    first_line = 2 if fmt == "csv" else 1  # the CSV header is line 1
+    for row in load_local(LocalSource(files=glob.escape(path.name), format=fmt), path.parent):
+        yield f"{path}:{row.pop('_index') + first_line}", row
+
+
+def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
+    """(benchmark or None, id) → Prediction. Rows with neither output nor choice_logliks are skipped
+    (an errored sample of an earlier run has neither)."""
+    table: dict[tuple[str | None, str], Prediction] = {}
+    for where, row in _rows(path):
+        if row.get("id") in (None, ""):
+            raise DataError(f"{where}: a prediction needs an \"id\" (the sample id, as in samples.jsonl)")
+        prediction = Prediction(_parse_output(row.get("output"), where),
+                                _parse_logliks(row.get("choice_logliks"), where), where)
+        if prediction.output is None and prediction.choice_logliks is None:
+            continue
+        key = (row.get("benchmark") or None, str(row["id"]))
+        if key in table:
+            raise DataError(f"{where}: duplicate prediction for id {key[1]!r} (first at {table[key].where}); "
+                            "add a \"benchmark\" field to tell them apart")
+        table[key] = prediction
+    if not table:
+        raise DataError(f"predictions file {path} holds no predictions (rows need \"id\" and \"output\" "
+                        "or \"choice_logliks\")")
+    return table
+
+
+class PredictionsBackend:
+    """A backend that looks answers up instead of computing them (see the module docstring)."""
+
+    is_batched = False
+    supports_loglikelihood = True
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.table = load_predictions(path)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        self.name = f"predictions:{path}"
+        self.identity = f"predictions:{digest}"
+        # auto mode picks log-likelihood scoring when the file carries per-choice log-likelihoods
+        self.prefers_loglikelihood = any(p.choice_logliks is not None for p in self.table.values())
+
+    def lookup(self, benchmark: str, sample_id: str) -> Prediction | None:
+        return self.table.get((benchmark, sample_id)) or self.table.get((None, sample_id))
+
+    def check_coverage(self, benchmark: str, samples: list[Sample]) -> None:
+        """Fail before scoring when some sample has no prediction."""
+        missing = [s.id for s in samples if self.lookup(benchmark, s.id) is None]
+        if missing:
+            raise DataError(f"{self.path}: {len(missing)} of {len(samples)} samples of {benchmark} have no "
+                            f"prediction; first missing id: {missing[0]!r}")
+
+    def results_for(self, benchmark: str, sample: Sample, requests: list[Request]) -> list[Result]:
+        """The results a model would have returned for this sample's requests."""
+        prediction = self.lookup(benchmark, sample.id)
+        if prediction is None:
+            raise DataError(f"{self.path}: no prediction for {benchmark} sample id {sample.id!r}")
+        if all(isinstance(r, GenerateRequest) for r in requests):
+            return self._generated(prediction, sample, benchmark, len(requests))
+        if any(isinstance(r, GenerateRequest) for r in requests):
+            raise DataError(f"benchmark {benchmark} mixes generation and log-likelihood requests; "
+                            "predictions cannot answer it")
+        logliks = prediction.choice_logliks
+        if logliks is None:
+            raise DataError(f"{prediction.where}: {benchmark} is scored by log-likelihood here but the prediction has "
+                            "no choice_logliks; add them or pass --mode generate")
+        if len(logliks) != len(requests):
+            raise DataError(f"{prediction.where}: {len(logliks)} choice_logliks for {benchmark} sample {sample.id!r}, "
+                            f"which has {len(requests)} choices")
+        return [LoglikelihoodResult(logprob=ll, is_greedy=False) for ll in logliks]  # greediness is unknown
+
+    def _generated(self, prediction: Prediction, sample: Sample, benchmark: str, n: int) -> list[Result]:
+        outputs = prediction.output
+        if outputs is None:
+            raise DataError(f"{prediction.where}: {benchmark} sample {sample.id!r} is scored from generated text "
+                            "but the prediction has no output (pass --mode loglikelihood for choice_logliks)")
+        if len(outputs) == 1:
+            outputs = outputs * n
+        if len(outputs) != n:
+            raise DataError(f"{prediction.where}: {len(outputs)} outputs for {benchmark} sample {sample.id!r}, "
+                            f"which needs {n}")
+        return [GenerateResult(text=text, finish_reason="stop") for text in outputs]
+
+    async def call(self, request: Request) -> Result:  # pragma: no cover - the runner uses results_for
+        raise BackendError("the predictions backend answers through results_for, not call")
+
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:  # pragma: no cover
+        raise BackendError("the predictions backend answers through results_for, not call_batch")
+
+    def describe(self) -> dict[str, object]:
+        return {"file": str(self.path), "n_predictions": len(self.table)}
+
+    async def aclose(self) -> None:
+        return None
+
+
+def create(name: str, options: BackendOptions) -> PredictionsBackend:
+    path = Path(name).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"--model predictions:{name}: no such file")
+    return PredictionsBackend(path)
