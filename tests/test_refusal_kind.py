@@ -114,6 +114,7 @@ def test_judge_verdicts_replace_the_rules_and_invalid_is_counted_not_guessed():
     assert scored[0].extra["rules_class"] == "1_full_compliance"  # the rules' verdict is kept for comparison
     assert scored[2].scores["over_refusal"] is None and scored[2].extra["invalid"] is True
     assert scored[3].error == "judge openai:j: HTTP 500" and scored[3].scores == {}
+    assert scored[3].extra["refusal_class"] is None and scored[3].extra["classifier"] == "judge:openai:j"
     entry = aggregate(scored, kind.metrics())
     assert entry["metrics"]["over_refusal"]["value"] == 0.5 and entry["metrics"]["over_refusal"]["n"] == 2
     assert entry["n_errors"] == 1

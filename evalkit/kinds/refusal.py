@@ -214,6 +214,8 @@ class RefusalKind:
             if not verdicts:  # no judge answered at all: the sample is errored, not scored
                 item.error = "; ".join(failures)
                 item.scores = {}
+                item.extra.update(rules_class=item.extra.get("refusal_class"), refusal_class=None,
+                                  classifier=self.classifier, judge_errors=failures)
                 continue
             final = _majority([v["class"] for v in verdicts.values() if v["class"] is not None])
             item.extra.update(rules_class=item.extra.get("refusal_class"), refusal_class=final,
