@@ -36,6 +36,8 @@ def test_extract_last_boxed(text, want):
     ("\\frac{270}{7}", "\\frac{270}7\\text{ degrees}"),  # a unit in \text
     ("5.4", "5.4 \\text{ cents}"),
     ("10\\mbox{ inches}", "10"),
+    ("5 cm", "5"),
+    ("f(x) = 2x+1", "2x + 1"),
     ("30", "30^\\circ"),
     ("30^{\\circ}", "30^\\circ"),
     ("30°", "30"),

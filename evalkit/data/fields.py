@@ -27,17 +27,37 @@ def compile_fields(fields: dict[str, str], where: str) -> dict[str, Callable[...
     return compiled
 
 
+def _all_at_once(fields: dict[str, str]) -> Callable[..., Any] | None:
+    """Every field expression in one dict expression: one jinja context per row, not one per field
+    (five times faster on MMLU's 14,042 rows). None when they do not combine."""
+    if not fields:
+        return None
+    source = "{" + ", ".join(f"{name!r}: ({expression})" for name, expression in fields.items()) + "}"
+    try:
+        return _ENV.compile_expression(source, undefined_to_none=False)
+    except TemplateError:
+        return None
+
+
 def rows_to_samples(rows: list[dict[str, Any]], fields: dict[str, str], where: str) -> list[Sample]:
     """Evaluate each field expression on each row; unknown field names become metadata."""
     compiled = compile_fields(fields, where)
+    combined = _all_at_once(fields)
     samples = []
     for row in rows:
-        values: dict[str, Any] = {}
-        for name, expression in compiled.items():
+        values: dict[str, Any] | None = None
+        if combined is not None:
             try:
-                values[name] = expression(**row, row=row)
-            except Exception as exc:  # noqa: BLE001 - a bad row must become one clear line
-                raise DataError(f"{where}: row {row.get('_index')}: field {name!r}: {exc}") from None
+                values = combined(**row, row=row)
+            except Exception:  # noqa: BLE001 - evaluated again field by field to name the culprit
+                values = None
+        if values is None:
+            values = {}
+            for name, expression in compiled.items():
+                try:
+                    values[name] = expression(**row, row=row)
+                except Exception as exc:  # noqa: BLE001 - a bad row must become one clear line
+                    raise DataError(f"{where}: row {row.get('_index')}: field {name!r}: {exc}") from None
         choices = values.get("choices")
         if choices is not None and not isinstance(choices, (list, tuple)):
             raise DataError(f"{where}: row {row.get('_index')}: choices must be a list, got {type(choices).__name__}")
