@@ -30,6 +30,12 @@ class RunConfig:
     samples_per_task: int = 1
     allow_code_execution: bool = False
     judges: list[str] = field(default_factory=list)
+    judge_swap: bool = False  # judge every pair in both orders
+    judge_policy: str = "conservative"  # conservative (a flip with the order is a tie) | balanced (orders averaged)
+    jury: str = "majority"  # how several --judge combine: majority | mean
+    judge_template: str | None = None  # a judges/ template name or YAML path, replacing the benchmark's
+    judge_criteria: str | None = None  # criteria text replacing the template's default
+    candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
     quiet: bool = False
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
@@ -53,6 +59,12 @@ class RunConfig:
             raise ConfigError(f"--mode must be auto, generate or loglikelihood, got {self.mode!r}")
         if self.samples_per_task < 1:
             raise ConfigError(f"--samples-per-task must be at least 1, got {self.samples_per_task}")
+        if self.judge_policy not in ("conservative", "balanced"):
+            raise ConfigError(f"--swap-policy must be conservative or balanced, got {self.judge_policy!r}")
+        if self.jury not in ("majority", "mean"):
+            raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
+        if len(set(self.judges)) != len(self.judges):
+            raise ConfigError("--judge names the same judge twice; give each judge once")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
 

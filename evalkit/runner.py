@@ -122,7 +122,7 @@ class Runner:
         for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
             scored = self._score(task, mode, requests, task_outcomes)
             if config.judges and hasattr(task.kind, "judge_requests"):
-                scored = await self._judge(task, scored, exec_stats)
+                scored = await self.judge(task.kind, scored, exec_stats)
             metrics = task.kind.metrics()
             entry = aggregate(scored, metrics, task.spec.options.get("group_by"), task.spec.options.get("rollups"))
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
@@ -134,6 +134,11 @@ class Runner:
             total += entry["n"]
             errors += entry["n_errors"]
         self.rundir.write_samples(rows)
+        judged = [row for task in tasks for row in getattr(task.kind, "judgment_rows", list)()]
+        if judged:  # <run>/judgments.jsonl and results.json "judge_bias"
+            from evalkit.judging.outputs import write_judge_outputs
+
+            results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
         self.rundir.write_json(self.rundir.results_path, results)
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors)
@@ -190,22 +195,42 @@ class Runner:
                 cache.close()
         return outcomes, executor.stats.as_dict()
 
-    async def _judge(self, task: Task, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
-        """Second stage: every --judge model answers the kind's judge requests; the kind folds them in."""
+    async def judge(self, kind: Any, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
+        """Second stage: every --judge model answers the kind's judge requests; the kind folds them in.
+
+        A kind with ``judge_followups`` may ask once more where a reply was unusable (e.g. a verdict that
+        cannot be parsed): the follow-up's outcome replaces the first one.
+        """
         config = self.config
         judgments: dict[str, list[list[Outcome]]] = {}
         for judge_name in config.judges:
             judge = create_backend(judge_name, config.judge_backend or config.backend)
             try:
-                per_sample = task.kind.judge_requests(scored, judge_name)  # type: ignore[attr-defined]
-                flat = [r for reqs in per_sample for r in reqs]
-                outcomes, stats = await self._run_executor(judge, flat, f"judging ({judge_name})")
+                per_sample = kind.judge_requests(scored, judge_name)
+                outcomes = await self._ask(judge, judge_name, per_sample, "judging", exec_stats)
+                followups = getattr(kind, "judge_followups", None)
+                if followups is not None:
+                    again = followups(scored, judge_name, outcomes)
+                    asked = [[r for r in reqs if r is not None] for reqs in again]
+                    if any(asked):
+                        answered = await self._ask(judge, judge_name, asked, "re-asking", exec_stats)
+                        answers = iter([o for outs in answered for o in outs])
+                        outcomes = [[next(answers) if r is not None else o for r, o in zip(reqs, outs)]
+                                    for reqs, outs in zip(again, outcomes)]
             finally:
                 await judge.aclose()
-            it = iter(outcomes)
-            judgments[judge_name] = [[next(it) for _ in reqs] for reqs in per_sample]
-            exec_stats.setdefault("judges", {})[judge_name] = stats
-        return task.kind.apply_judgments(scored, judgments)  # type: ignore[attr-defined,no-any-return]
+            judgments[judge_name] = outcomes
+        return kind.apply_judgments(scored, judgments)  # type: ignore[no-any-return]
+
+    async def _ask(self, judge: Backend, judge_name: str, per_sample: list[list[Request]], label: str,
+                   exec_stats: dict[str, Any]) -> list[list[Outcome]]:
+        flat = [r for reqs in per_sample for r in reqs]
+        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})")
+        totals = exec_stats.setdefault("judges", {}).setdefault(judge_name, {})
+        for key, value in stats.items():
+            totals[key] = totals.get(key, 0) + value
+        it = iter(outcomes)
+        return [[next(it) for _ in reqs] for reqs in per_sample]
 
     def _score(self, task: Task, mode: str, requests: list[list[Request]],
                outcomes: list[list[Outcome]]) -> list[Scored]:

@@ -6,6 +6,8 @@ import sys
 
 import typer
 
+from evalkit.cli.bias import bias_command
+from evalkit.cli.judge import judge_command
 from evalkit.cli.list_cmd import list_command
 from evalkit.cli.run import run_command
 from evalkit.errors import EvalkitError
@@ -18,6 +20,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("run")(run_command)
+app.command("judge")(judge_command)
+app.command("bias")(bias_command)
 app.command("list")(list_command)
 
 

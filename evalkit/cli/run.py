@@ -34,11 +34,19 @@ def run_command(
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
     judge: Annotated[list[str] | None, typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for the --judge models (default: --base-url).")] = None,
+    swap: Annotated[bool, typer.Option("--swap", help="Judge every pair in both orders (position-bias control).")] = False,
+    swap_policy: Annotated[str, typer.Option(help="With --swap: conservative (a flip with the order is a tie) or balanced (orders averaged).")] = "conservative",
+    jury: Annotated[str, typer.Option(help="Several --judge: majority or mean.")] = "majority",
+    judge_template: Annotated[str | None, typer.Option(help="Judge template name (judges/) or YAML path, replacing the benchmark's.")] = None,
+    judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
+    judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
     from evalkit.cli.output import print_results
     from evalkit.config import DEFAULT_SUITE, RunConfig
+    from evalkit.judging.templates import read_criteria
     from evalkit.runner import run
 
     config = RunConfig(
@@ -47,7 +55,9 @@ def run_command(
         out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
-        judges=judge or [], quiet=quiet,
+        judges=judge or [], quiet=quiet, judge_swap=swap, judge_policy=swap_policy, jury=jury,
+        judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
+        judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed),
     )

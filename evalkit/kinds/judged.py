@@ -1,0 +1,243 @@
+"""Judged benchmarks: a judge model grades the answers (pointwise) or compares them (pairwise).
+
+``options``:
+  mode:       pointwise (PASS/FAIL per answer) | pairwise (the model against ``baseline_output``) |
+              pairs (both responses come with the data, nothing is generated: meta-evaluation)
+  template:   judge template name (default: the mode's generic one); ``templates``: {category: name}
+              picks a reference-guided one per ``category`` (e.g. math → pointwise_math)
+  criteria:   criteria text replacing the template's default (a user's --judge-criteria wins)
+  baseline:   the baseline's name for pairwise (default "baseline")
+  references: {files, key, value}: reference answers in a separate file under --data-dir (MT-Bench's
+              reference_answer/gpt-4.jsonl), matched by ``key`` to the sample's ``ref_key`` field
+
+Run flags (RunConfig): ``judge_swap`` (both orders), ``judge_policy`` (conservative: a flip is a tie;
+balanced: the orders' scores averaged), ``jury`` (majority | mean over several --judge),
+``judge_template``, ``judge_criteria``. The parse is strict (``evalkit.judging.parse``); an invalid
+reply is asked once more with a reminder, then counted invalid and scored as nothing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalkit.data.fields import compile_fields
+from evalkit.data.loading import load_local
+from evalkit.errors import ConfigError
+from evalkit.execution.executor import Outcome
+from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreement
+from evalkit.judging.bias import figure, pair_score
+from evalkit.judging.parse import Parsed, parse_verdict
+from evalkit.judging.records import PairItem, score_of, winner_of
+from evalkit.judging.templates import JudgeTemplate, load_template
+from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.prompting import PromptBuilder
+from evalkit.spec.benchmark import BenchmarkSpec, LocalSource
+from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
+
+MODES = ("pointwise", "pairwise", "pairs")
+
+
+@dataclass(frozen=True)
+class Call:
+    """One judge request: which order it showed, and with which template."""
+
+    order: str  # "ab" | "ba"
+    template: JudgeTemplate
+    request: GenerateRequest
+
+
+def _references(spec: BenchmarkSpec, data_dir: Path | None) -> dict[str, str]:
+    """Reference answers kept in their own file (local data only; hub rows carry them inline)."""
+    option = spec.options.get("references")
+    if not option or data_dir is None:
+        return {}
+    rows = load_local(LocalSource(files=option["files"]), data_dir)
+    fields = compile_fields({"key": option["key"], "value": option["value"]}, f"benchmark {spec.name} references")
+    return {str(fields["key"](**row, row=row)): str(fields["value"](**row, row=row)) for row in rows}
+
+
+def _text(outcome: Outcome) -> str | None:
+    result = outcome.result
+    return result.text if isinstance(result, GenerateResult) else None
+
+
+class JudgedKind:
+    def __init__(self, spec: BenchmarkSpec, config: Any = None, fewshot_pool: list[Sample] | None = None,
+                 data_dir: Path | None = None, **_: Any) -> None:
+        self.spec = spec
+        options = spec.options
+        self.mode = options.get("mode", "pointwise")
+        if self.mode not in MODES:
+            raise ConfigError(f"benchmark {spec.name}: options.mode must be one of {', '.join(MODES)}")
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        self.swap = bool(getattr(config, "judge_swap", False)) and self.mode != "pointwise"
+        self.policy = getattr(config, "judge_policy", "conservative")
+        self.jury = getattr(config, "jury", "majority")
+        self.criteria = getattr(config, "judge_criteria", None) or options.get("criteria")
+        forced = getattr(config, "judge_template", None)
+        default = forced or options.get("template") or ("pointwise" if self.mode == "pointwise" else "pairwise")
+        by_category = {} if forced else dict(options.get("templates") or {})
+        self.default_template = load_template(default)
+        self.templates = {k: load_template(v) for k, v in by_category.items()}
+        want = "pointwise" if self.mode == "pointwise" else "pairwise"
+        for template in (self.default_template, *self.templates.values()):
+            if template.kind != want:
+                raise ConfigError(f"benchmark {spec.name}: judge template {template.name} is {template.kind}; "
+                                  f"this benchmark needs a {want} template")
+        self.model = getattr(config, "candidate_name", None) or getattr(config, "model", None) or "model"
+        self.baseline = str(options.get("baseline", "baseline"))
+        self.judges: list[str] = list(getattr(config, "judges", None) or [])
+        self.references = _references(spec, data_dir)
+        self._calls: dict[str, list[list[Call]]] = {}
+        self._first: dict[str, list[list[Parsed | None]]] = {}
+        self._rows: list[dict[str, Any]] = []
+
+    # -- stage 1: the model answers --------------------------------------------------------------
+    def metrics(self) -> list[MetricInfo]:
+        base = "pass_rate" if self.mode == "pointwise" else "win_rate"
+        extra = [MetricInfo(f"{base}:{j}") for j in self.judges] if len(self.judges) > 1 else []
+        return [MetricInfo(base), *extra]
+
+    def requests(self, sample: Sample, mode: str) -> list[Request]:
+        return [] if self.mode == "pairs" else [self.prompts.generate_request(sample)]
+
+    def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
+        scored = []
+        for sample, outs in zip(samples, results):
+            output = outs[0].text if outs and isinstance(outs[0], GenerateResult) else None
+            scored.append(Scored(sample=sample, prompt="", output=output, scores={}))
+        return scored
+
+    # -- stage 2: the judges -----------------------------------------------------------------------
+    def item(self, s: Scored) -> PairItem:
+        meta = s.sample.metadata
+        prompt = str(meta.get("judge_prompt") or s.sample.input)
+        if self.mode == "pairs":
+            return PairItem(id=s.sample.id, prompt=prompt, response_a=str(meta["response_a"]),
+                            response_b=str(meta["response_b"]), model_a=str(meta.get("model_a", "output_1")),
+                            model_b=str(meta.get("model_b", "output_2")), gold=meta.get("gold"),
+                            reference=meta.get("reference"), category=meta.get("category"))
+        reference = meta.get("reference") or self.references.get(str(meta.get("ref_key")))
+        return PairItem(id=s.sample.id, prompt=prompt, response_a=s.output or "",
+                        response_b=str(meta.get("baseline_output", "")), model_a=self.model, model_b=self.baseline,
+                        gold=meta.get("gold"), reference=reference, category=meta.get("category"))
+
+    def _template(self, item: PairItem) -> JudgeTemplate:
+        return self.templates.get(str(item.category), self.default_template)
+
+    def _calls_for(self, item: PairItem) -> list[Call]:
+        template = self._template(item)
+        context: dict[str, Any] = {"prompt": item.prompt, "reference": item.reference,
+                                   "criteria": self.criteria or template.criteria}
+        if self.mode == "pointwise":
+            return [Call("ab", template, template.request({**context, "response": item.response_a}))]
+        orders = ("ab", "ba") if self.swap else ("ab",)
+        return [Call(order, template, template.request({
+            **context, "response_a": item.response_a if order == "ab" else item.response_b,
+            "response_b": item.response_b if order == "ab" else item.response_a})) for order in orders]
+
+    def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
+        calls = [[] if s.error is not None or (self.mode != "pairs" and s.output is None)
+                 else self._calls_for(self.item(s)) for s in scored]
+        self._calls[judge] = calls
+        return [[c.request for c in cs] for cs in calls]
+
+    def judge_followups(self, scored: list[Scored], judge: str,
+                        outcomes: list[list[Outcome]]) -> list[list[Request | None]]:
+        """Parse the first replies; an invalid one (not a failed call) gets one reminder."""
+        firsts: list[list[Parsed | None]] = []
+        again: list[list[Request | None]] = []
+        for calls, outs in zip(self._calls[judge], outcomes):
+            parsed = [None if _text(o) is None else parse_verdict(_text(o), c.template.labels)
+                      for c, o in zip(calls, outs)]
+            firsts.append(parsed)
+            again.append([c.template.followup(c.request, _text(o) or "", p.problem or "")
+                          if p is not None and not p.valid else None for c, o, p in zip(calls, outs, parsed)])
+        self._first[judge] = firsts
+        return again
+
+    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[Outcome]]]) -> list[Scored]:
+        base = self.metrics()[0].name
+        for i, s in enumerate(scored):
+            item = self.item(s) if s.error is None else None
+            per_judge: dict[str, float | None] = {}
+            for judge, outcomes in judgments.items():
+                calls, firsts = self._calls[judge][i], self._first.get(judge, [[]] * len(scored))[i]
+                if item is None or not calls:
+                    continue
+                rows = [self._row(judge, item, c, o, f) for c, o, f in
+                        zip(calls, outcomes[i], firsts or [None] * len(calls))]
+                self._rows.extend(rows)
+                per_judge[judge] = pair_score({r["order"]: r for r in rows}, self.policy)
+            s.scores[base] = self._jury(list(per_judge.values())) if per_judge else None
+            if len(self.judges) > 1:
+                s.scores.update({f"{base}:{j}": v for j, v in per_judge.items()})
+            s.extra["judge_scores"] = per_judge
+        return scored
+
+    def _row(self, judge: str, item: PairItem, call: Call, outcome: Outcome, first: Parsed | None) -> dict[str, Any]:
+        retried = first is not None and not first.valid
+        text = _text(outcome)
+        parsed = parse_verdict(text, call.template.labels) if text is not None else None
+        verdict = parsed.verdict if parsed else None
+        pointwise = self.mode == "pointwise"
+        winner = None if pointwise else winner_of(verdict, call.order, item.model_a, item.model_b)
+        score = (None if verdict is None else float(verdict == "PASS")) if pointwise else score_of(winner, item.model_a)
+        return {
+            "benchmark": self.spec.name, "id": item.id, "judge": judge,
+            "kind": "pointwise" if pointwise else "pairwise", "model_a": item.model_a,
+            "model_b": None if pointwise else item.model_b, "order": call.order, "verdict": verdict,
+            "winner": winner, "valid": verdict is not None, "rationale": parsed.rationale if parsed else None,
+            "score": score, "len_a": len(item.response_a), "len_b": None if pointwise else len(item.response_b),
+            "gold": item.gold, "probe": (self.spec.options.get("probe") or None), "category": item.category,
+            "retried": retried, "problem": (parsed.problem if parsed else f"judge call failed: {outcome.error}"),
+            "template": call.template.name,
+        }
+
+    def _jury(self, scores: list[float | None]) -> float | None:
+        valid = [s for s in scores if s is not None]
+        if not valid:
+            return None
+        if self.jury == "mean":
+            return sum(valid) / len(valid)
+        votes = Counter(1.0 if s > 0.5 else 0.0 if s < 0.5 else 0.5 for s in valid).most_common()
+        return votes[0][0] if len(votes) == 1 or votes[0][1] > votes[1][1] else 0.5
+
+    def judgment_rows(self) -> list[dict[str, Any]]:
+        return list(self._rows)
+
+    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+        """Per judge: invalid and retried counts, order inconsistency; across judges: agreement."""
+        if not self._rows:
+            return {}
+        per_judge = {}
+        for judge in self.judges:
+            rows = [r for r in self._rows if r["judge"] == judge]
+            pairs: dict[str, dict[str, Any]] = {}
+            for r in rows:
+                pairs.setdefault(r["id"], {})[r["order"]] = r
+            both = [p for p in pairs.values() if len(p) == 2 and all(r["valid"] for r in p.values())]
+            per_judge[judge] = {
+                "n_calls": len(rows), "n_invalid": sum(not r["valid"] for r in rows),
+                "n_retried": sum(r["retried"] for r in rows),
+                "inconsistent_rate": (sum(p["ab"]["winner"] != p["ba"]["winner"] for p in both) / len(both)
+                                      if both else None),
+            }
+        out: dict[str, Any] = {"judging": {"judges": per_judge, "policy": self.policy, "swap": self.swap}}
+        if len(self.judges) > 1:
+            out["judging"]["agreement"] = self._agreement(scored)
+        return out
+
+    def _agreement(self, scored: list[Scored]) -> dict[str, Any]:
+        def label(v: float) -> str:
+            return "1" if v > 0.5 else "0" if v < 0.5 else "tie"
+
+        table = [[label(s.extra["judge_scores"][j]) for j in self.judges] for s in scored
+                 if all(s.extra.get("judge_scores", {}).get(j) is not None for j in self.judges)]
+        pairs = {f"{a}|{b}": figure(table, lambda t, i=i, k=k: cohen_kappa([r[i] for r in t], [r[k] for r in t]), 1000)
+                 for i, a in enumerate(self.judges) for k, b in enumerate(self.judges) if i < k}
+        return {"percent_agreement": figure(table, percent_agreement, 1000),
+                "fleiss_kappa": figure(table, fleiss_kappa, 1000), "cohen_kappa": pairs, "n_items": len(table)}
