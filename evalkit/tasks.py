@@ -69,9 +69,12 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None, **kind
     spec = get_spec(name)
     samples, source = load_samples(spec, data_dir)
     pool = load_fewshot_pool(spec, data_dir, samples)
+    kind = create_kind(spec, fewshot_pool=pool, data_dir=data_dir, **kind_context)
+    select = getattr(kind, "select_samples", None)  # a kind may keep only the test rows (MBPP ids 11–510)
+    if select is not None:
+        samples = select(samples)
     if limit is not None:
         samples = samples[:limit]
-    kind = create_kind(spec, fewshot_pool=pool, data_dir=data_dir, **kind_context)
     return Task(spec=spec, kind=kind, samples=samples, source=source)
 
 

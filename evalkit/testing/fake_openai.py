@@ -6,7 +6,8 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
 
 It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
 prove that a re-run made zero model calls. What the "model" says comes from a responder:
-``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``) or ``--responder
+``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
+picked by the request's seed) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
 """
 
@@ -38,6 +39,9 @@ def answers_responder(path: str, default: str) -> Responder:
         text = _last_text(body)
         for entry in entries:
             if entry["match"] in text:
+                outputs = entry.get("outputs")
+                if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
+                    return str(outputs[int(body.get("seed") or 0) % len(outputs)])
                 return str(entry["output"])
         return default
 

@@ -1,0 +1,147 @@
+"""Coding benchmarks (HumanEval, MBPP): sample N programs per task, run each against the task's tests
+in the sandbox, report the unbiased pass@k for every k ≤ N in {1, 10, 100}.
+
+``options`` (jinja2 templates see the sample's fields):
+  prefix:        code an answer continues or redefines (HumanEval: the prompt); empty for MBPP
+  entry_point:   the function the task asks for (tells whole-function answers from bodies)
+  test:          the test code appended after the solution
+  stop:          stop sequences cutting base-model continuations (default: the Codex paper's)
+  where:         expression keeping only some rows as test items (MBPP: task ids 11–510)
+  fewshot_where: expression choosing the few-shot rows (MBPP: task ids 2–4)
+  timeout, memory_mb: per-program sandbox limits (wall seconds, address space)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+from evalkit.errors import ConfigError, DataError
+from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.prompting import PromptBuilder, template_context
+from evalkit.sandbox import Limits, Sandbox, Verdict
+from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
+from evalkit.scoring.passk import ks_for, pass_at_k
+from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.types import GenerateResult, Request, Result, Sample
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+class CodeKind:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, config: Any = None,
+                 **_: Any) -> None:
+        self.spec = spec
+        options = spec.options
+        self.n = int(getattr(config, "samples_per_task", 1))
+        if config is not None:
+            _check_config(spec, config, self.n)
+        self.allowed = bool(getattr(config, "allow_code_execution", False))
+        try:
+            self._prefix = _ENV.from_string(options.get("prefix", ""))
+            self._entry = _ENV.from_string(options.get("entry_point", ""))
+            self._test = _ENV.from_string(options["test"])
+            self._where = _ENV.compile_expression(options["where"]) if options.get("where") else None
+            fewshot_where = _ENV.compile_expression(options["fewshot_where"]) if options.get("fewshot_where") else None
+        except KeyError:
+            raise ConfigError(f"benchmark {spec.name}: a code benchmark needs options.test (the test code)") from None
+        except TemplateError as exc:
+            raise ConfigError(f"benchmark {spec.name}: bad code option: {exc}") from None
+        pool = fewshot_pool or []
+        if fewshot_where is not None:
+            pool = [s for s in pool if fewshot_where(**template_context(s))]
+        self.prompts = PromptBuilder(spec, pool)
+        self.stops = tuple(options.get("stop", DEFAULT_STOPS))
+        self.limits = Limits(wall_seconds=float(options.get("timeout", 10.0)),
+                             cpu_seconds=int(options.get("timeout", 10.0)),
+                             memory_mb=int(options.get("memory_mb", 1024)))
+        self.sandbox = Sandbox(self.limits, workers=options.get("workers"))
+        self._last_run: dict[str, Any] = {}
+        if config is not None:  # probe now: a sandbox that cannot run must stop the run before any model call
+            probe = self.sandbox.isolation()
+            if probe.details.get("probe") == "sandbox_error" or not probe.details:
+                raise ConfigError(f"the code sandbox does not work here ({probe.details.get('error', 'no report')}); "
+                                  "see docs/coding.md")
+
+    def select_samples(self, samples: list[Sample]) -> list[Sample]:
+        if self._where is None:
+            return samples
+        return [s for s in samples if self._where(**template_context(s))]
+
+    def metrics(self) -> list[MetricInfo]:
+        return [MetricInfo(f"pass@{k}") for k in ks_for(self.n)]
+
+    def requests(self, sample: Sample, mode: str) -> list[Request]:
+        return [self.prompts.generate_request(sample, replica=i) for i in range(self.n)]
+
+    def _render(self, template: Any, sample: Sample) -> str:
+        try:
+            return str(template.render(template_context(sample)))
+        except TemplateError as exc:
+            raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: {exc}") from None
+
+    def program(self, sample: Sample, output: str) -> tuple[str, str]:
+        """The program that tests one answer, and the answer's form ("whole" or "body")."""
+        prefix = self._render(self._prefix, sample)
+        entry = self._render(self._entry, sample).strip() or None
+        answer = extract_code(output, entry, self.stops, continues_prompt=bool(prefix))
+        return assemble(prefix, answer) + "\n\n" + self._render(self._test, sample), answer.form
+
+    def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
+        if not self.allowed:
+            raise ConfigError(_REFUSAL.format(name=self.spec.name))
+        texts = [[r.text if isinstance(r, GenerateResult) else "" for r in rs] for rs in results]
+        built = [[self.program(s, t) for t in ts] for s, ts in zip(samples, texts)]
+        flat = [prog for progs in built for prog, _ in progs]
+        try:
+            all_verdicts = self.sandbox.run_many(flat)
+        finally:
+            self.sandbox.close()  # the fork servers; a later call starts new ones
+        verdicts = iter(all_verdicts)
+        scored = []
+        for sample, outputs, progs in zip(samples, texts, built):
+            mine = [next(verdicts) for _ in progs]
+            scored.append(self._scored(sample, outputs, [form for _, form in progs], mine))
+        self._last_run = {"programs": len(flat), "program_seconds": round(sum(v.seconds for v in all_verdicts), 3)}
+        return scored
+
+    def _scored(self, sample: Sample, outputs: list[str], forms: list[str], verdicts: list[Verdict]) -> Scored:
+        n, c = len(verdicts), sum(v.passed for v in verdicts)
+        scores: dict[str, float | None] = {f"pass@{k}": pass_at_k(n, c, k) for k in ks_for(n)}
+        extra = {
+            "passed": c == n if n == 1 else None, "n_samples": n, "n_passed": c,
+            "verdicts": [{**v.as_dict(), "form": form} for v, form in zip(verdicts, forms)],
+            "failure_kinds": dict(Counter(v.kind for v in verdicts if not v.passed)),
+        }
+        if n > 1:
+            extra["outputs"] = outputs
+        return Scored(sample=sample, prompt="", output=outputs[0] if outputs else None, scores=scores,
+                      extracted=None, extra=extra)
+
+    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+        """results.json additions: what the sandbox could enforce here, and the failure kinds seen."""
+        kinds: Counter[str] = Counter()
+        for item in scored:
+            kinds.update(item.extra.get("failure_kinds") or {})
+        return {"samples_per_task": self.n, "sandbox": self.sandbox.isolation().as_dict(),
+                "failure_kinds": dict(kinds.most_common()), "execution": self._last_run}
+
+
+_REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "
+            "sandbox (see docs/coding.md for what the sandbox does and does not isolate)")
+
+
+def _check_config(spec: BenchmarkSpec, config: Any, n: int) -> None:
+    """Refuse before any model call: no code execution without consent, no pass@k from identical samples."""
+    if not getattr(config, "allow_code_execution", False):
+        raise ConfigError(_REFUSAL.format(name=spec.name))
+    backend = getattr(config, "backend", None)
+    temperature = getattr(backend, "temperature", None)
+    temperature = spec.generation.temperature if temperature is None else temperature
+    predictions = str(getattr(config, "model", "") or "").startswith("predictions:")
+    if n > 1 and temperature <= 0 and not predictions:
+        raise ConfigError(f"--samples-per-task {n} with temperature 0 draws the same answer {n} times: "
+                          "pass --temperature (e.g. 0.8) for pass@k")
