@@ -160,6 +160,17 @@ def test_fork_bomb_is_contained_and_cleaned_up(sandbox):
     while sandbox_processes() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert sandbox_processes() == 0  # every forked copy is gone with its PID namespace
+    cgroups = Path("/sys/fs/cgroup/pids")
+    assert not [p for p in (cgroups.iterdir() if cgroups.is_dir() else ()) if p.name.startswith("evalkit-sandbox-")]
+
+
+def test_fork_bomb_stops_at_the_process_limit():
+    with Sandbox(Limits(wall_seconds=20, cpu_seconds=10, max_processes=16)) as box:
+        if os.geteuid() == 0 and not box.isolation().details.get("pids_cgroup"):
+            pytest.skip("root without a writable pids cgroup: only the wall-clock limit stops a fork bomb")
+        verdict = box.run("import os\nwhile True:\n    os.fork()")
+        assert verdict.kind == "exception:BlockingIOError", verdict  # refused, long before the wall limit
+        assert verdict.seconds < 10
 
 
 def test_killing_the_parent_fails(sandbox):

@@ -21,6 +21,7 @@ import os
 import select
 import struct
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -34,6 +35,7 @@ _REPORT_LIMIT = 65536
 
 
 def _isolate_self(workdir: str, limits: dict) -> dict:
+    cgroup = _isolate.join_pids_cgroup(int(limits["max_processes"]) + 4)  # before the user namespace
     spaces = _isolate.unshare()
     sealed = _isolate.seal_filesystem(workdir, int(limits["disk_mb"])) if "mount" in spaces else {}
     os.chdir(workdir)  # re-enter: the tmpfs now covers the old directory
@@ -41,7 +43,7 @@ def _isolate_self(workdir: str, limits: dict) -> dict:
         landlock = _landlock.restrict(workdir)
     except OSError as exc:
         landlock = {"error": str(exc)}
-    return {"namespaces": sorted(spaces), "landlock": landlock, **sealed}
+    return {"namespaces": sorted(spaces), "landlock": landlock, "pids_cgroup": cgroup, **sealed}
 
 
 def _outcome_of(exc: BaseException) -> dict:
@@ -185,18 +187,36 @@ def _launch(config: dict, out_fd: int) -> None:
         os._exit(0)
 
 
+def _sweep(cgroups: list[str]) -> list[str]:
+    """Reap orphans (this server is their subreaper), then return the launchers' pids cgroups that could
+    not be removed yet (their processes were still dying)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    return [path for path in cgroups if not _isolate.remove_cgroup(path)]
+
+
 def serve() -> None:
     """Fork one launcher per request, one at a time; exit at end of input (the harness went away)."""
     out_fd = sys.stdout.fileno()
+    pending: list[str] = []
+    _isolate.become_subreaper()  # a namespace's PID 1 outliving its launcher is reaped here, not by init
     while True:
         request = _receive(sys.stdin.buffer)
         if request is None:
-            return
+            break
         pid = os.fork()
         if pid == 0:
             _launch(request, out_fd)
         _, status = os.waitpid(pid, 0)
+        if os.geteuid() == 0:
+            pending = _sweep(pending + [_isolate.cgroup_path(root, pid) for root in _isolate._CGROUP_ROOTS])
         send(out_fd, {"done": status})
+    for _ in range(50):
+        if not pending:
+            break
+        time.sleep(0.1)
+        pending = _sweep(pending)
 
 
 if __name__ == "__main__":

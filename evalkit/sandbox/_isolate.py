@@ -86,6 +86,10 @@ def set_limits(cpu_seconds: int, memory_mb: int, file_size_mb: int, max_processe
         resource.setrlimit(getattr(resource, name), (value, value + extra))
 
 
+def become_subreaper() -> None:
+    _libc().prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
 def not_dumpable() -> None:
     """Non-dumpable: processes without CAP_SYS_PTRACE cannot open this one's /proc files (its fds)."""
     _libc().prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
@@ -96,3 +100,41 @@ def drop_capabilities() -> None:
     header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this process
     data = (ctypes.c_uint32 * 6)()  # effective, permitted, inheritable × 2 words, all zero
     _libc().syscall(126 if os.uname().machine == "x86_64" else 91, header, data)  # capset
+
+
+_CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # cgroup v1 pids hierarchy, cgroup v2
+
+
+def cgroup_path(root: str, launcher_pid: int) -> str:
+    return f"{root}/evalkit-sandbox-{launcher_pid}"
+
+
+def join_pids_cgroup(max_pids: int) -> bool:
+    """As root (which RLIMIT_NPROC does not bind) put this launcher in a new pids cgroup capped at
+    ``max_pids``, so a fork bomb stops there. The server removes the cgroup after the launcher exits."""
+    if os.geteuid() != 0:
+        return False
+    for root in _CGROUP_ROOTS:
+        path = cgroup_path(root, os.getpid())
+        try:
+            os.mkdir(path)
+        except OSError:
+            continue
+        try:
+            _write(f"{path}/pids.max", str(max_pids))
+            _write(f"{path}/cgroup.procs", str(os.getpid()))
+            return True
+        except OSError:
+            remove_cgroup(path)
+    return False
+
+
+def remove_cgroup(path: str) -> bool:
+    """False while processes remain in it (they are being killed; try again later)."""
+    try:
+        os.rmdir(path)
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True

@@ -103,7 +103,7 @@ class ForkServer:
             with contextlib.suppress(OSError):
                 self.proc.stdin.close()  # the server exits at end of input
         try:
-            self.proc.wait(timeout=2)
+            self.proc.wait(timeout=6)  # the server may spend up to 5 s removing cgroups of killed programs
         except subprocess.TimeoutExpired:
             kill_group(self.proc.pid)
             self.proc.wait()

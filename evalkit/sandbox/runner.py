@@ -166,6 +166,10 @@ class Sandbox:
             network_detail = "TCP blocked by Landlock; other protocols open" if landlock.get("tcp") else "none"
         processes = ("PID namespace" if "pid" in spaces else "Landlock signal scope" if landlock.get("signals")
                      else "process group only: the program can signal other processes of this user")
+        if details.get("pids_cgroup"):
+            processes += " + pids cgroup"
+        elif os.geteuid() == 0:
+            processes += "; running as root, which the process-count limit does not bind"
         layers = [name for name, on in (("read-only mounts", details.get("read_only_root")),
                                          ("Landlock", landlock.get("filesystem"))) if on]
         filesystem_detail = " + ".join(layers) if layers else "none: the program can write wherever this user can"
