@@ -130,3 +130,29 @@ def test_pass_at_k_from_ten_samples_through_a_real_server(tmp_path, data_dir, fa
     lo, hi = entry["metrics"]["pass@1"]["ci95"]
     assert lo < entry["metrics"]["pass@1"]["value"] < hi
     assert entry["samples_per_task"] == 10
+
+
+def test_base_model_continuations_through_the_completions_endpoint(tmp_path, data_dir, fake_server):
+    """A base model behind /v1/completions continues the raw prompt and runs on past the function (the
+    fake server ignores stop sequences, as some servers do): the answer is cut at the stops and passes."""
+    problems = humaneval(data_dir)[:8]
+    answers = tmp_path / "answers.jsonl"
+    with open(answers, "w") as handle:
+        for p in problems:
+            ramble = p["canonical_solution"] + "\n\ndef test():\n    assert False\n\ntest()\nprint('done')\n"
+            handle.write(json.dumps({"match": p["prompt"], "output": ramble}) + "\n")
+    server = fake_server("--answers", str(answers))
+    spec = tmp_path / "humaneval_base.yaml"
+    text = (Path(__file__).resolve().parents[1] / "benchmarks" / "humaneval.yaml").read_text()
+    prompt_start, prompt_end = text.index("prompt:\n  style: chat"), text.index("generation:")
+    spec.write_text(text[:prompt_start].replace("name: humaneval", "name: humaneval_base")
+                    + 'prompt:\n  style: plain\n  template: "{{ input }}"\n' + text[prompt_end:]
+                    .replace("  temperature: 0.0\n", '  temperature: 0.0\n  stop: ["\\nclass", "\\ndef", "\\n#", "\\nif", "\\nprint"]\n'))
+    out = tmp_path / "run"
+    proc = run_cli("run", "--model", "openai-completions:fake", "--base-url", server.base_url, "--benchmark",
+                   str(spec), "--data-dir", str(data_dir), "--limit", "8", "--out", str(out),
+                   "--allow-code-execution", "-q")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["verdicts"][0]["form"] for r in rows(out)] == ["body"] * 8
+    entry = json.loads((out / "results.json").read_text())["benchmarks"]["humaneval_base"]
+    assert entry["metrics"]["pass@1"]["value"] == 1.0, rows(out)
