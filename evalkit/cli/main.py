@@ -7,8 +7,10 @@ import sys
 import typer
 
 from evalkit.cli.bias import bias_command
+from evalkit.cli.gate import gate_command
 from evalkit.cli.judge import judge_command
 from evalkit.cli.list_cmd import list_command
+from evalkit.cli.report import report_command
 from evalkit.cli.run import run_command
 from evalkit.errors import EvalkitError
 
@@ -23,6 +25,8 @@ app.command("run")(run_command)
 app.command("judge")(judge_command)
 app.command("bias")(bias_command)
 app.command("list")(list_command)
+app.command("gate")(gate_command)
+app.command("report")(report_command)
 
 
 def main() -> None:
