@@ -7,11 +7,12 @@ A template is data (prompt text with jinja2 slots), never Python. Slots it may u
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Literal
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,6 +23,12 @@ from evalkit.spec.yaml_strict import load_yaml
 from evalkit.types import GenerateRequest
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(text: str) -> Template:
+    """Compile each template text once (compiling per request cost more than the HTTP call)."""
+    return _ENV.from_string(text)
 
 
 class JudgeTemplate(BaseModel):
@@ -47,7 +54,7 @@ class JudgeTemplate(BaseModel):
 
     def _render(self, text: str, context: dict[str, object]) -> str:
         try:
-            return str(_ENV.from_string(text).render(context))
+            return str(_compiled(text).render(context))
         except TemplateError as exc:
             raise DataError(f"judge template {self.name}: cannot render: {exc}") from None
 
