@@ -32,18 +32,23 @@ _OUTPUT = "output.txt"
 _SIGXCPU, _SIGXFSZ = 24, 25  # Linux numbers
 _SIGNALS = {6: "SIGABRT", 7: "SIGBUS", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM", 24: "SIGXCPU", 25: "SIGXFSZ"}
 _REPORT_LIMIT = 65536
+_SERVER_SPACES: set[str] = set()  # namespaces the server entered at start (its programs share them)
+_CGROUP: str | None = None  # the server's pids cgroup (root only)
+# stdlib modules coding tasks import all the time (and traceback, for every failing program). Not
+# `random`: its state would be the same in every forked program.
+_PRELOAD = ("typing", "re", "math", "collections", "itertools", "functools", "heapq", "bisect", "string",
+            "operator", "copy", "traceback")
 
 
 def _isolate_self(workdir: str, limits: dict) -> dict:
-    cgroup = _isolate.join_pids_cgroup(int(limits["max_processes"]) + 4)  # before the user namespace
-    spaces = _isolate.unshare()
+    spaces = _SERVER_SPACES | _isolate.unshare_launcher(_SERVER_SPACES)
     sealed = _isolate.seal_filesystem(workdir, int(limits["disk_mb"])) if "mount" in spaces else {}
     os.chdir(workdir)  # re-enter: the tmpfs now covers the old directory
     try:
         landlock = _landlock.restrict(workdir)
     except OSError as exc:
         landlock = {"error": str(exc)}
-    return {"namespaces": sorted(spaces), "landlock": landlock, "pids_cgroup": cgroup, **sealed}
+    return {"namespaces": sorted(spaces), "landlock": landlock, "pids_cgroup": _CGROUP is not None, **sealed}
 
 
 def _outcome_of(exc: BaseException) -> dict:
@@ -187,36 +192,63 @@ def _launch(config: dict, out_fd: int) -> None:
         os._exit(0)
 
 
-def _sweep(cgroups: list[str]) -> list[str]:
-    """Reap orphans (this server is their subreaper), then return the launchers' pids cgroups that could
-    not be removed yet (their processes were still dying)."""
+def _reap(wait_seconds: float = 0.0) -> None:
+    """Reap orphans (this server is the subreaper of its launchers' namespaces), waiting up to
+    ``wait_seconds`` for all to be gone: a killed launcher's PID 1 outlives it while the kernel tears
+    its namespace down, and its processes still count against the pids cgroup until then."""
+    deadline = time.monotonic() + wait_seconds
     with contextlib.suppress(ChildProcessError):
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    return [path for path in cgroups if not _isolate.remove_cgroup(path)]
+        while True:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                if time.monotonic() >= deadline:
+                    return
+                time.sleep(0.005)
+
+
+def _limit_processes(limits: dict) -> None:
+    """Root only: the server's pids cgroup holds the server, a launcher, its PID 1 and the program's processes."""
+    global _CGROUP
+    max_pids = int(limits["max_processes"]) + 4
+    if _CGROUP is None:
+        _CGROUP = _isolate.join_pids_cgroup(max_pids)
+    else:
+        _isolate.set_pids_max(_CGROUP, max_pids)
+
+
+def _remove_own_cgroup() -> None:
+    if _CGROUP is None:
+        return
+    _isolate.leave_cgroup(_CGROUP)
+    for _ in range(50):  # processes of a killed program may take a moment to go
+        _reap()
+        if _isolate.remove_cgroup(_CGROUP):
+            return
+        time.sleep(0.1)
 
 
 def serve() -> None:
     """Fork one launcher per request, one at a time; exit at end of input (the harness went away)."""
+    global _SERVER_SPACES
     out_fd = sys.stdout.fileno()
-    pending: list[str] = []
+    _SERVER_SPACES = _isolate.unshare_server()
+    for name in _PRELOAD:  # imported once here, inherited by every forked program
+        with contextlib.suppress(ImportError):
+            __import__(name)
     _isolate.become_subreaper()  # a namespace's PID 1 outliving its launcher is reaped here, not by init
-    while True:
-        request = _receive(sys.stdin.buffer)
-        if request is None:
-            break
-        pid = os.fork()
-        if pid == 0:
-            _launch(request, out_fd)
-        _, status = os.waitpid(pid, 0)
-        if os.geteuid() == 0:
-            pending = _sweep(pending + [_isolate.cgroup_path(root, pid) for root in _isolate._CGROUP_ROOTS])
-        send(out_fd, {"done": status})
-    for _ in range(50):
-        if not pending:
-            break
-        time.sleep(0.1)
-        pending = _sweep(pending)
+    try:
+        while True:
+            request = _receive(sys.stdin.buffer)
+            if request is None:
+                break
+            _limit_processes(request["limits"])
+            pid = os.fork()
+            if pid == 0:
+                _launch(request, out_fd)
+            _, status = os.waitpid(pid, 0)
+            _reap(wait_seconds=10.0)
+            send(out_fd, {"done": status})
+    finally:
+        _remove_own_cgroup()
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ namespace (the whole file system read-only, a size-capped tmpfs over the work di
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import resource
@@ -18,7 +19,9 @@ _PR_SET_PDEATHSIG = 1
 _MOUNT_SETATTR = 442  # the same number on x86_64 and aarch64
 _AT_RECURSIVE, _MOUNT_ATTR_RDONLY = 0x8000, 0x1
 
-_ATTEMPTS = (
+_SERVER = (("user,net", CLONE_NEWUSER | CLONE_NEWNET),)  # once per fork server: one network namespace
+_LAUNCHER_IN_USERNS = (("pid,mount", CLONE_NEWPID | CLONE_NEWNS),)  # per program, inside the server's
+_LAUNCHER = (  # per program, when the server could not enter a user namespace
     ("user,net,pid,mount", CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWNS),
     ("user,net", CLONE_NEWUSER | CLONE_NEWNET),
 )
@@ -33,18 +36,29 @@ def _write(path: str, text: str) -> None:
         handle.write(text)
 
 
-def unshare() -> set[str]:
-    """Enter the strongest set of new namespaces the kernel allows; returns their names."""
+def _unshare(attempts: tuple[tuple[str, int], ...]) -> set[str]:
     libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
-    for names, flags in _ATTEMPTS:
+    for names, flags in attempts:
         if libc.unshare(flags) == 0:
-            # map our own ids so files we create on the tmpfs have an owner
-            _write("/proc/self/setgroups", "deny")
-            _write("/proc/self/uid_map", f"{uid} {uid} 1")
-            _write("/proc/self/gid_map", f"{gid} {gid} 1")
+            if flags & CLONE_NEWUSER:  # map our own ids so files we create on the tmpfs have an owner
+                _write("/proc/self/setgroups", "deny")
+                _write("/proc/self/uid_map", f"{uid} {uid} 1")
+                _write("/proc/self/gid_map", f"{gid} {gid} 1")
             return set(names.split(","))
     return set()
+
+
+def unshare_server() -> set[str]:
+    """The fork server's namespaces, shared by all its programs: a user namespace (so launchers can
+    create the rest without privileges) and a network namespace with no interface up. Creating a
+    network namespace is the costliest step, so it is done once, not per program."""
+    return _unshare(_SERVER)
+
+
+def unshare_launcher(server_spaces: set[str]) -> set[str]:
+    """Per program: a PID and a mount namespace (plus user and network ones if the server has none)."""
+    return _unshare(_LAUNCHER_IN_USERNS if "user" in server_spaces else _LAUNCHER)
 
 
 class _MountAttr(ctypes.Structure):
@@ -105,17 +119,14 @@ def drop_capabilities() -> None:
 _CGROUP_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup")  # cgroup v1 pids hierarchy, cgroup v2
 
 
-def cgroup_path(root: str, launcher_pid: int) -> str:
-    return f"{root}/evalkit-sandbox-{launcher_pid}"
-
-
-def join_pids_cgroup(max_pids: int) -> bool:
-    """As root (which RLIMIT_NPROC does not bind) put this launcher in a new pids cgroup capped at
-    ``max_pids``, so a fork bomb stops there. The server removes the cgroup after the launcher exits."""
+def join_pids_cgroup(max_pids: int) -> str | None:
+    """As root (which RLIMIT_NPROC does not bind), move this fork server into a new pids cgroup capped at
+    ``max_pids``: every launcher and program it forks is born inside it (joining per program would cost
+    a cgroup migration, milliseconds, each time). Returns the cgroup's path, or None."""
     if os.geteuid() != 0:
-        return False
+        return None
     for root in _CGROUP_ROOTS:
-        path = cgroup_path(root, os.getpid())
+        path = f"{root}/evalkit-sandbox-{os.getpid()}"
         try:
             os.mkdir(path)
         except OSError:
@@ -123,10 +134,20 @@ def join_pids_cgroup(max_pids: int) -> bool:
         try:
             _write(f"{path}/pids.max", str(max_pids))
             _write(f"{path}/cgroup.procs", str(os.getpid()))
-            return True
+            return path
         except OSError:
             remove_cgroup(path)
-    return False
+    return None
+
+
+def set_pids_max(path: str, max_pids: int) -> None:
+    _write(f"{path}/pids.max", str(max_pids))
+
+
+def leave_cgroup(path: str) -> None:
+    """Move this process back to the parent cgroup, so that ``path`` can be removed."""
+    with contextlib.suppress(OSError):
+        _write(f"{os.path.dirname(path)}/cgroup.procs", str(os.getpid()))
 
 
 def remove_cgroup(path: str) -> bool:
