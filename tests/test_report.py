@@ -119,6 +119,9 @@ def test_page_is_self_contained_and_escapes_model_text(report):
     assert "<img src=x" not in html and "<b>bold</b>" not in html and "<b>because</b>" not in html
     assert "model-&lt;img src=x onerror=alert(1)&gt;" in html
     assert XSS_SCRIPT not in html
+    script = html.rsplit("<script>", 1)[1]
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "Function("):
+        assert sink not in script  # text reaches the DOM through textContent only
 
 
 def test_csp_allows_exactly_the_inline_script(report):
@@ -234,3 +237,34 @@ def test_report_cli_writes_the_file_and_rejects_bad_input(tmp_path):
     (runs[1] / "results.json").write_text("[]")
     with pytest.raises(DataError, match="expected"):
         build_report([runs[1]], out)
+
+
+def test_real_alpaca_eval_judgments_and_bias_audit(tmp_path, data_dir):
+    """AlpacaEval's GPT-4-turbo annotations of two models against its reference, through the judge
+    module's reader and audit, shown by the report: a star design, so each model's Bradley–Terry
+    odds against the reference must equal its share of wins (ties half), up to the weak prior."""
+    from evalkit.judging.bias import audit
+    from evalkit.judging.records import read_judgments
+
+    judgments = []
+    for model in ("claude-2.1", "alpaca-7b"):
+        judgments += read_judgments(data_dir / "alpaca_eval" / "results" / model / "weighted_alpaca_eval_gpt4_turbo"
+                                    / "annotations.json")
+    bias = audit(judgments, n_resamples=50, lc_resamples=20)
+    run = write_run(tmp_path / "judged", "gpt4_1106_preview", [], {}, {"judge_bias": bias}, judgments)
+    out = tmp_path / "index.html"
+    build_report([run], out, n_bootstrap=50)
+    html = out.read_text()
+    table = html.split('id="judge-bias-table"')[1].split("</table>")[0]
+    assert "lc win rate" in table and ">1610<" in table  # n_judgments from the audit
+    lc = bias["weighted_alpaca_eval_gpt4_turbo"]["length"]["lc_win_rate"]["value"]
+    assert f'data-sort="{lc}"' in table
+    for prior, tolerance in ((0.0, 1e-9), (1.0, 1e-3)):
+        result = {r.model: r for r in ratings(judgments, n_bootstrap=0, prior=prior)}
+        assert list(result) == ["gpt4_1106_preview", "claude-2.1", "alpaca-7b"]
+        for model in ("claude-2.1", "alpaca-7b"):
+            mine = [j for j in judgments if j["model_a"] == model and j["valid"]]
+            share = sum(1.0 if j["winner"] == model else 0.5 if j["winner"] == "tie" else 0.0 for j in mine) / len(mine)
+            gap = (result[model].rating - result["gpt4_1106_preview"].rating) * np.log(10) / 400
+            assert 1 / (1 + np.exp(-gap)) == pytest.approx(share, abs=tolerance)  # 116/805 for claude-2.1
+    assert 'id="ranking"' in html and "gpt4_1106_preview" in html.split('id="ranking-table"')[1]

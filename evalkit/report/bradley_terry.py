@@ -73,7 +73,8 @@ def pairwise_rows(judgments: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     seen = set()
     rows = []
     for row in judgments:
-        if row.get("kind") != "pairwise" or not row.get("valid") or row.get("winner") in (None, ""):
+        if row.get("kind") != "pairwise" or not row.get("valid") or row.get("winner") in (None, "") \
+                or row.get("probe"):  # a padding probe pits a response against its own padded copy
             continue
         key = (row.get("judge"), row.get("benchmark"), row.get("id"), row.get("model_a"), row.get("model_b"),
                row.get("order"))

@@ -166,8 +166,11 @@ def judge_bias(views: list[RunView]) -> dict[str, Any] | None:
     for view in views:
         for judge, sections in (view.results.get("judge_bias") or {}).items():
             values: dict[tuple[str, str], dict[str, Any]] = {}
-            for section, stats in (sections or {}).items():
-                for stat, m in (stats or {}).items() if isinstance(stats, dict) else ():
+            for section, stats in (sections.items() if isinstance(sections, dict) else ()):
+                if isinstance(stats, int) and not isinstance(stats, bool):  # n_judgments, n_invalid
+                    headers[("counts", section)] = None
+                    values[("counts", section)] = {**cell(stats, None, None, False), "text": str(stats)}
+                for stat, m in stats.items() if isinstance(stats, dict) else ():
                     if isinstance(m, dict) and "value" in m:
                         headers[(section, stat)] = None
                         lo, hi = (m.get("ci95") or [None, None])[:2]

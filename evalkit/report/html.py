@@ -53,7 +53,7 @@ def build_report(paths: list[Path], out: Path, title: str = "evalkit leaderboard
     """Write the HTML report for ``paths`` to ``out``; returns counts and the file size."""
     from markupsafe import Markup
 
-    from evalkit.report.bradley_terry import ratings
+    from evalkit.report.bradley_terry import pairwise_rows, ratings
     from evalkit.report.charts import chart
     from evalkit.report.collect import columns, judge_bias, leaderboard, load_views
     from evalkit.report.samples import encode, pack
@@ -72,7 +72,7 @@ def build_report(paths: list[Path], out: Path, title: str = "evalkit leaderboard
     html = env.get_template("report.html.j2").render(
         title=title, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), views=views, board=board,
         charts=charts, bias=judge_bias(views), ranking=ranking, n_bootstrap=n_bootstrap,
-        n_samples=n_samples, n_judgments=sum(1 for j in judgments if j.get("kind") == "pairwise"), csp=_csp(script),
+        n_samples=n_samples, n_judgments=len(pairwise_rows(judgments)), csp=_csp(script),
         style=Markup(_asset(env, "report.css")), script=Markup(script), data=Markup(script_json(payload)),
     )
     out.parent.mkdir(parents=True, exist_ok=True)

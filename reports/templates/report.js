@@ -1,5 +1,5 @@
 // evalkit report: sortable tables and the sample browser.
-// Model and dataset text only ever reaches the DOM through textContent (never innerHTML).
+// Model and dataset text only ever reaches the DOM through textContent, never parsed as HTML.
 (function () {
   "use strict";
 
