@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from evalkit.stats.paired import holm, mcnemar_exact, paired_test, sign_flip, tango_score, unpaired_z
+from evalkit.stats.paired import (
+    drop_interval,
+    holm,
+    mcnemar_exact,
+    paired_test,
+    sign_flip,
+    tango_score,
+    unpaired_z,
+)
 
 
 @pytest.mark.parametrize(("worse", "better"), [(0, 0), (5, 0), (0, 5), (12, 7), (60, 40), (125, 75), (3, 30)])
@@ -77,3 +85,12 @@ def test_unpaired_z_and_holm():
     assert unpaired_z(0.05, 0.02, 0.02, 0.0).p_value == pytest.approx(stats.norm.sf(0.05 / math.hypot(0.02, 0.02)))
     assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
     assert holm([]) == []
+
+
+def test_drop_interval_is_the_paired_t_interval():
+    rng = np.random.default_rng(9)
+    drops = rng.choice([-1.0, 0.0, 1.0], p=[0.08, 0.8, 0.12], size=60)
+    lo, hi = drop_interval(drops)
+    expected = stats.t.interval(0.95, 59, loc=drops.mean(), scale=stats.sem(drops))
+    assert (lo, hi) == pytest.approx(expected, rel=1e-12)
+    assert drop_interval(np.zeros(20)) == (0.0, 0.0)  # not a Wilson interval for a "proportion"

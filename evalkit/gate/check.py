@@ -17,8 +17,7 @@ import numpy as np
 from evalkit.errors import ConfigError
 from evalkit.gate.config import GateConfig
 from evalkit.gate.pairing import LoadedRun, Pairing, load_run, pair, paired_scores
-from evalkit.stats.paired import holm, paired_test, unpaired_z
-from evalkit.stats.uncertainty import summarize_mean
+from evalkit.stats.paired import drop_interval, holm, paired_test, unpaired_z
 
 PASS, REGRESSION, BELOW_FLOOR, INCOMPARABLE, UNTESTED = "pass", "regression", "below_floor", "incomparable", "untested"
 
@@ -117,10 +116,8 @@ def compare_scores(check: MetricCheck, baseline: Sequence[float], candidate: Seq
         return check
     check.baseline, check.candidate = float(base.mean()), float(cand.mean())
     drops = base - cand if check.higher_is_better else cand - base
-    summary = summarize_mean(drops)
-    check.drop = float(summary["value"])  # type: ignore[arg-type]
-    lo, hi = summary["ci95"]  # type: ignore[misc]
-    check.drop_ci = (float(lo), float(hi))
+    check.drop = float(drops.mean())
+    check.drop_ci = drop_interval(drops)
     test = paired_test(base, cand, check.margin, options.n_resamples, options.seed, check.higher_is_better)
     check.n, check.method, check.p_value = test.n, test.method, test.p_value
     return check

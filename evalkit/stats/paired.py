@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from evalkit.stats.uncertainty import _t95
+
 
 @dataclass(frozen=True)
 class PairedTest:
@@ -132,6 +134,22 @@ def unpaired_z(drop: float, stderr_baseline: float, stderr_candidate: float, mar
         return PairedTest("unpaired-z", 0.0 if drop > margin else 1.0, 0)
     z = (drop - margin) / se
     return PairedTest("unpaired-z", float(0.5 * math.erfc(z / math.sqrt(2))), 0)
+
+
+def drop_interval(drops: Sequence[float]) -> tuple[float, float]:
+    """95% interval of the mean paired drop: mean ± t·SE of the per-item differences.
+
+    Always the t interval (never Wilson): differences live in [−1, 1] even when this sample happens
+    to hold only 0s and 1s, so a proportion's interval would be the wrong shape.
+    """
+    arr = np.asarray(drops, dtype=float)
+    if arr.size == 0:
+        return (float("nan"), float("nan"))
+    mean = float(arr.mean())
+    if arr.size == 1:
+        return (mean, mean)
+    half = _t95(arr.size - 1) * float(arr.std(ddof=1)) / math.sqrt(arr.size)
+    return (mean - half, mean + half)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
