@@ -221,7 +221,7 @@ def test_every_sample_keeps_its_rendered_prompt(gold_run, data_dir):
     prompt_file = (data_dir / "bbh" / "cot-prompts" / "navigate.txt").read_text().split("-----", 1)[1].strip()
     first_navigate = next(i for i, task, _ in bbh_items(data_dir) if task == "navigate")
     question = json.loads((data_dir / "bbh" / "bbh" / "navigate.json").read_text())["examples"][0]["input"]
-    assert by_key[("bbh", first_navigate)]["input"] == f"{prompt_file}\n\nQ: {question}\nA: Let's think step by step."
+    assert by_key[("bbh", first_navigate)]["input"] == f"{prompt_file}\n\nQ: {question}\nA: Let's think step by step.\n"
     # mmlu: lm-evaluation-harness's description, 5 dev examples of the same subject, the question
     mmlu = by_key[("mmlu", "mmlu-abstract_algebra_test-0")]["input"]
     assert mmlu.startswith("The following are multiple choice questions (with answers) about abstract algebra.\n\n")
