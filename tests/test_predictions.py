@@ -6,6 +6,7 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from helpers import run_cli
 
 from evalkit.backends.predictions import load_predictions
@@ -139,3 +140,24 @@ def test_line_separators_inside_strings_do_not_split_records(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps({"id": "a", "output": "x\u2028y #### 3"}, ensure_ascii=False) + "\n", encoding="utf-8")
     assert load_predictions(path)[(None, "a")].output == ("x\u2028y #### 3",)
+
+
+@pytest.mark.slow
+def test_real_model_logliks_round_trip_through_predictions(tmp_path, data_dir):
+    """A real (tiny) transformers model scores MMLU and TruthfulQA; its samples.jsonl, fed back as
+    predictions, reproduces every metric exactly (choice_logliks carry everything log-likelihood needs)."""
+    from evalkit.testing.tiny_model import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    names = "mmlu,truthfulqa_mc1,truthfulqa_mc2"
+    first = run_cli("run", "--model", f"hf:{model}", "--benchmark", names, "--limit", "3", "--data-dir", str(data_dir),
+                    "--out", str(tmp_path / "model"), "-q")
+    assert first.returncode == 0, first.stderr
+    again = _run(data_dir, tmp_path / "model" / "samples.jsonl", tmp_path / "again", "--benchmark", names, "--limit", "3")
+    assert again.returncode == 0, again.stderr
+    model_results, replayed = _results(tmp_path / "model"), _results(tmp_path / "again")
+    for name in names.split(","):
+        assert model_results[name]["mode"] == replayed[name]["mode"] == "loglikelihood"
+        assert model_results[name]["metrics"] == replayed[name]["metrics"]
+    rows = [json.loads(line) for line in (tmp_path / "model" / "samples.jsonl").read_text().split("\n") if line]
+    assert all(len(r["choice_logliks"]) == 4 for r in rows if r["benchmark"] == "mmlu")
