@@ -4,7 +4,7 @@ The file holds one prediction per sample, matched by sample id (and by benchmark
 one, so one file can cover several benchmarks whose ids collide):
 
     {"id": "gsm8k-0", "output": "... #### 18"}                       generate mode
-    {"id": "mmlu-abstract_algebra-3", "choice_logliks": [-4.1, -0.3, -2.2, -5.0]}   log-likelihood mode
+    {"id": "mmlu-abstract_algebra_test-3", "choice_logliks": [-4.1, -0.3, -2.2, -5.0]}   log-likelihood mode
     {"benchmark": "gsm8k", "id": "gsm8k-0", "output": "..."}          disambiguated
 
 JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
