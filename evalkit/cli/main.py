@@ -12,6 +12,7 @@ from evalkit.cli.judge import judge_command
 from evalkit.cli.list_cmd import list_command
 from evalkit.cli.report import report_command
 from evalkit.cli.run import run_command
+from evalkit.cli.score import score_command
 from evalkit.errors import EvalkitError
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command("run")(run_command)
 app.command("judge")(judge_command)
 app.command("bias")(bias_command)
 app.command("list")(list_command)
+app.command("score")(score_command)
 app.command("gate")(gate_command)
 app.command("report")(report_command)
 

@@ -1,0 +1,79 @@
+"""Generate, then score the text against one or more references: BLEU, chrF, TER, ROUGE, METEOR, EM/F1.
+
+A spec's ``target`` field gives the reference (a string) or references (a list of strings). ``options``:
+
+  metrics:        list (or comma string) of metric names; default bleu, chrf, rouge, meteor
+  rouge_stem, bleu_tokenize, lowercase, n_bootstrap, seed, jobs: see docs/metrics.md
+
+Per-sample scores go to samples.jsonl (sentence-level BLEU/chrF/TER as ``sentence_*``). BLEU, chrF and
+TER are corpus statistics, not means, so ``summarize`` replaces the runner's per-sample means with the
+corpus table (and records sacrebleu's signatures).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evalkit.errors import ConfigError
+from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.prompting import PromptBuilder
+from evalkit.metrics import (
+    DEFAULT_METRICS,
+    LOWER_IS_BETTER,
+    MetricOptions,
+    Scores,
+    compute,
+    parse_metrics,
+    reported_names,
+)
+from evalkit.metrics.inputs import as_references
+from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.types import GenerateResult, Request, Result, Sample
+
+_RUNNER_OPTIONS = ("group_by", "rollups")  # read by the runner, not by the metrics
+
+
+class ReferenceKind:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
+        self.spec = spec
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        where = f"benchmark {spec.name}: options"
+        settings = {k: v for k, v in spec.options.items() if k not in (*_RUNNER_OPTIONS, "metrics")}
+        self.options = MetricOptions.from_mapping(settings, where)
+        try:
+            self.families = parse_metrics(spec.options.get("metrics", DEFAULT_METRICS))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.metrics: {exc}") from None
+        self._last: tuple[list[str], Scores] | None = None
+
+    def metrics(self) -> list[MetricInfo]:
+        return [MetricInfo(name, higher_is_better=name not in LOWER_IS_BETTER) for name in reported_names(self.families)]
+
+    def requests(self, sample: Sample, mode: str) -> list[Request]:
+        as_references(sample.target, f"benchmark {self.spec.name}: sample {sample.id}")  # fail before any model call
+        return [self.prompts.generate_request(sample)]
+
+    def _compute(self, samples: list[Sample], texts: list[str]) -> Scores:
+        ids = [f"benchmark {self.spec.name}: sample {s.id}" for s in samples]
+        return compute(self.families, texts, [s.target for s in samples], self.options, ids)
+
+    def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
+        texts = []
+        for (result,) in results:
+            assert isinstance(result, GenerateResult)
+            texts.append(result.text)
+        scores = self._compute(samples, texts)
+        self._last = ([s.id for s in samples], scores)
+        return [Scored(sample=s, prompt="", output=text, scores=dict(row))  # type: ignore[arg-type]
+                for s, text, row in zip(samples, texts, scores.per_sample)]
+
+    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+        """The corpus table over the samples that were scored (errored ones are left out)."""
+        ok = [s for s in scored if s.error is None and s.output is not None]
+        if not ok:
+            return {}
+        if self._last is not None and self._last[0] == [s.sample.id for s in ok]:
+            scores = self._last[1]
+        else:
+            scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
+        return {"metrics": scores.corpus, "signatures": scores.signatures}
