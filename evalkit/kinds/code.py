@@ -13,6 +13,7 @@ in the sandbox, report the unbiased pass@k for every k ≤ N in {1, 10, 100}.
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from typing import Any
 
@@ -65,6 +66,8 @@ class CodeKind:
             if probe.details.get("probe") == "sandbox_error" or not probe.details:
                 raise ConfigError(f"the code sandbox does not work here ({probe.details.get('error', 'no report')}); "
                                   "see docs/coding.md")
+            if not (probe.network and probe.filesystem):  # say so before running anything, not only in results.json
+                print(f"warning: code sandbox: {probe.summary()} (see docs/coding.md)", file=sys.stderr)
 
     def select_samples(self, samples: list[Sample]) -> list[Sample]:
         if self._where is None:
