@@ -129,7 +129,10 @@ def test_meteor_equals_nltk_with_the_same_wordnet(line_pairs, multi_ref):
 
 
 def test_parallel_path_is_identical_to_serial(line_pairs, multi_ref):
+    from evalkit.metrics.parallel import resolve_jobs
+
     hyps, refs = _split(line_pairs[:500] + multi_ref[:100])
+    assert resolve_jobs(2, len(hyps), 400) == 2  # the pool really runs here (fork, no other threads)
     metrics = ["rouge", "meteor"]
     serial = compute(metrics, hyps, refs, MetricOptions(jobs=1, rouge_stem=True))
     parallel = compute(metrics, hyps, refs, MetricOptions(jobs=2, rouge_stem=True))
@@ -140,3 +143,20 @@ def test_meteor_docstring_example():
     hyp = "It is a guide to action which ensures that the military always obeys the commands of the party"
     ref = "It is a guide to action that ensures that the military will forever heed Party commands"
     assert round(compute(["meteor"], [hyp], [ref]).per_sample[0]["meteor"], 4) == 0.6944
+
+
+def test_other_threads_keep_the_work_in_process():
+    """Forking beside running threads can deadlock: then the serial path is used."""
+    import threading
+
+    from evalkit.metrics.parallel import resolve_jobs
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert resolve_jobs(2, 10_000, 400) == 1 and resolve_jobs(None, 10_000, 400) == 1
+    finally:
+        stop.set()
+        thread.join()
+    assert resolve_jobs(None, 100, 400) == 1  # too little work for a pool
