@@ -18,11 +18,13 @@ fields:
   id: qid
   input: question
   target: references
+  category: category
 prompt:
   template: "{{ input }}"
 options:
   metrics: [bleu, rouge, meteor]
   rouge_stem: true
+  group_by: category
 """
 
 
@@ -37,6 +39,7 @@ def _items(data_dir: Path) -> list[dict]:
         qid = ref["question_id"]
         refs = [turns[0]] + ([turns[1]] if qid % 2 == 0 else [])
         items.append({"qid": f"mt-{qid}", "question": questions[qid]["turns"][0], "references": refs,
+                      "category": questions[qid]["category"],
                       "answer": turns[0][: len(turns[0]) // 2] or "no answer"})  # the "model" says half of it
     return items
 
@@ -63,6 +66,13 @@ def test_reference_kind_scores_a_local_file(tmp_path, data_dir, fake_server):
     bleu = BLEU()
     assert entry["metrics"]["bleu"]["value"] == bleu.corpus_score(hyps, streams, n_bootstrap=1000).score
     assert entry["signatures"]["bleu"] == bleu.get_signature().format()
+    groups = entry["groups"]
+    assert set(groups) == {"math", "reasoning", "coding"}
+    for name, group in groups.items():  # each group gets its own corpus BLEU, not a mean of sentence BLEUs
+        mine = [i for i in items if i["category"] == name]
+        group_streams = [[i["references"][k] if k < len(i["references"]) else None for i in mine] for k in range(2)]
+        assert group["metrics"]["bleu"]["value"] == BLEU().corpus_score([i["answer"] for i in mine], group_streams).score
+        assert group["n"] == len(mine) and group["metrics"]["meteor"]["n"] == len(mine)
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     expected = [scorer.score_multi(i["references"], i["answer"])["rougeL"].fmeasure for i in items]
     assert entry["metrics"]["rougeL"]["value"] == pytest.approx(sum(expected) / len(expected), abs=1e-12)

@@ -7,11 +7,13 @@ A spec's ``target`` field gives the reference (a string) or references (a list o
 
 Per-sample scores go to samples.jsonl (sentence-level BLEU/chrF/TER as ``sentence_*``). BLEU, chrF and
 TER are corpus statistics, not means, so ``summarize`` replaces the runner's per-sample means with the
-corpus table (and records sacrebleu's signatures).
+corpus table (and records sacrebleu's signatures), for the whole benchmark and for each group of
+``options.group_by`` (e.g. one BLEU per language pair).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from evalkit.errors import ConfigError
@@ -27,6 +29,7 @@ from evalkit.metrics import (
     reported_names,
 )
 from evalkit.metrics.inputs import as_references
+from evalkit.metrics.sacre import CORPUS_METRICS
 from evalkit.spec.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
 
@@ -53,9 +56,9 @@ class ReferenceKind:
         as_references(sample.target, f"benchmark {self.spec.name}: sample {sample.id}")  # fail before any model call
         return [self.prompts.generate_request(sample)]
 
-    def _compute(self, samples: list[Sample], texts: list[str]) -> Scores:
+    def _compute(self, samples: list[Sample], texts: list[str], families: list[str] | None = None) -> Scores:
         ids = [f"benchmark {self.spec.name}: sample {s.id}" for s in samples]
-        return compute(self.families, texts, [s.target for s in samples], self.options, ids)
+        return compute(families or self.families, texts, [s.target for s in samples], self.options, ids)
 
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
         texts = []
@@ -76,4 +79,25 @@ class ReferenceKind:
             scores = self._last[1]
         else:
             scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
-        return {"metrics": scores.corpus, "signatures": scores.signatures}
+        summary: dict[str, Any] = {"metrics": scores.corpus, "signatures": scores.signatures}
+        group_by = self.spec.options.get("group_by")
+        corpus_families = [f for f in self.families if f in CORPUS_METRICS]
+        if group_by and corpus_families:
+            summary["groups"] = self._group_tables(scored, str(group_by), corpus_families)
+        return summary
+
+    def _group_tables(self, scored: list[Scored], group_by: str, corpus_families: list[str]) -> dict[str, Any]:
+        """The runner's group tables, with each group's own corpus BLEU/chrF/TER in place of empty cells."""
+        from evalkit.stats.aggregate import metric_table
+
+        groups: dict[str, list[Scored]] = defaultdict(list)
+        for item in scored:
+            groups[str(item.sample.metadata.get(group_by))].append(item)
+        tables = {}
+        for name, items in sorted(groups.items()):
+            table = metric_table(items, self.metrics())
+            ok = [s for s in items if s.error is None and s.output is not None]
+            if ok:
+                table.update(self._compute([s.sample for s in ok], [s.output or "" for s in ok], corpus_families).corpus)
+            tables[name] = {"n": len(items), "n_errors": sum(1 for s in items if s.error), "metrics": table}
+        return tables
