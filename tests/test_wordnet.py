@@ -93,3 +93,22 @@ def test_no_wordnet_anywhere_is_one_clear_error(monkeypatch, tmp_path):
     assert "\n" not in message
     assert "apt-get install wordnet-base wordnet-sense-index" in message
     assert "python -m nltk.downloader wordnet" in message
+
+
+@needs_debian
+def test_concurrent_layouts_all_succeed(tmp_path):
+    """Several processes starting METEOR at once: each copy is staged and renamed, one wins, none fails."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from evalkit.metrics.wordnet import layout_wordnet; "
+            "layout_wordnet(Path(sys.argv[1]), Path(sys.argv[2]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(DEBIAN_WORDNET), str(tmp_path / "root")],
+                              stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    for proc in procs:
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+    corpus = tmp_path / "root" / "corpora" / "wordnet"
+    assert sorted(p.name for p in corpus.parent.iterdir()) == ["wordnet"]
+    assert (corpus / "lexnames").read_text() == lexnames_text()
+    assert all((corpus / name).stat().st_size == (DEBIAN_WORDNET / name).stat().st_size for name in REQUIRED_FILES)
