@@ -29,3 +29,12 @@ def test_request_key_covers_every_parameter():
             request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=10, replica=1))}
     assert len(keys) == 5
     assert request_key("x", base) == request_key("x", GenerateRequest(messages=(("user", "q"),), max_tokens=10))
+
+
+def test_interval_of_unit_scores_stays_in_unit_range():
+    from evalkit.stats.uncertainty import summarize_mean
+
+    summary = summarize_mean([0.99, 1.0, 0.98, 1.0])
+    assert summary["ci95"][1] == 1.0 and 0.9 < summary["ci95"][0] < 0.99
+    wide = summarize_mean([2.0, 4.0, 9.0])
+    assert wide["ci95"][0] < 0  # unbounded scores are not clipped

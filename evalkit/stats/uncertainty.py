@@ -1,7 +1,7 @@
 """Means with honest uncertainty: standard error and a 95% interval for every metric.
 
 Binary metrics get a Wilson score interval (it stays inside [0, 1] and behaves near 0 and 1);
-other means get mean ± t·SE; statistics that are not plain means get a percentile bootstrap.
+other means get mean ± t·SE (clipped to [0, 1] when every score lies there); statistics that are not plain means get a percentile bootstrap.
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ def summarize_mean(values: Sequence[float]) -> dict[str, object]:
     elif n > 1:
         half = _t95(n - 1) * stderr
         lo, hi = mean - half, mean + half
+        if arr.min() >= 0.0 and arr.max() <= 1.0:  # a mean of [0, 1] scores cannot leave [0, 1]
+            lo, hi = max(0.0, lo), min(1.0, hi)
     else:
         lo = hi = mean
     return {"value": mean, "stderr": stderr, "ci95": [lo, hi], "n": n}
