@@ -56,6 +56,13 @@ def test_pairwise_swap_first_position_judge_and_cached_rerun(tmp_path, data_dir,
     assert manifest["execution"]["judges"]["openai:judge-x"]["model_calls"] == 0
     assert json.loads((tmp_path / "b" / "results.json").read_text())["judge_bias"] == results["judge_bias"]
 
+    audit = run_cli("bias", "--run", str(tmp_path / "a"), "--resamples", "100", "--seed", "3")
+    assert audit.returncode == 0, audit.stderr
+    updated = json.loads((tmp_path / "a" / "results.json").read_text())
+    assert updated["benchmarks"] == results["benchmarks"]
+    assert updated["judge_bias"]["openai:judge-x"]["position"]["first_position_share"]["value"] == 1.0
+    assert updated["judge_bias"]["openai:judge-x"]["n_judgments"] == 60
+
 
 def test_invalid_replies_are_retried_once_then_counted(tmp_path, data_dir, fake_server, monkeypatch):
     preds = _predictions(data_dir, tmp_path / "preds.jsonl")
@@ -114,6 +121,8 @@ def test_jury_and_evalkit_judge_on_a_run_directory(tmp_path, data_dir, fake_serv
     plain = run_cli("run", "--model", f"predictions:{preds}", "--benchmark", "alpaca_eval", "--data-dir",
                     str(data_dir), "--limit", "50", "--out", str(tmp_path / "plain"), "-q")
     assert plain.returncode == 0, plain.stderr
+    note = json.loads((tmp_path / "plain" / "results.json").read_text())["benchmarks"]["alpaca_eval"]["judging"]
+    assert "no --judge given" in note["note"]
     proc = run_cli("judge", str(tmp_path / "plain"), "--judge", "openai:j1", "--judge", "openai:j2", "--judge",
                    "openai:j3", "--judge-base-url", server.base_url, "--jury", "mean", "-q")
     assert proc.returncode == 0, proc.stderr

@@ -211,6 +211,8 @@ class JudgedKind:
 
     def summarize(self, scored: list[Scored]) -> dict[str, Any]:
         """Per judge: invalid and retried counts, order inconsistency; across judges: agreement."""
+        if not self.judges:
+            return {"judging": {"note": "no --judge given: the judged metrics are empty; judge later with `evalkit judge`"}}
         if not self._rows:
             return {}
         per_judge = {}
