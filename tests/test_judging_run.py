@@ -74,6 +74,8 @@ def test_invalid_replies_are_retried_once_then_counted(tmp_path, data_dir, fake_
     assert proc.returncode == 0, proc.stderr
     results, judgments, _ = _read(tmp_path / "fixed")
     retried = sum(r["retried"] for r in judgments)
+    orders = [r["order"] for r in judgments]  # one order per pair, chosen per item: both occur
+    assert len(orders) == 40 and 10 < orders.count("ab") < 30
     assert 5 < retried < 30 and all(r["valid"] for r in judgments)
     assert lenient.stats()["completed"] == 40 + retried  # one reminder per invalid reply, no more
 

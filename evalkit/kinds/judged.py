@@ -10,7 +10,8 @@
   references: {files, key, value}: reference answers in a separate file under --data-dir (MT-Bench's
               reference_answer/gpt-4.jsonl), matched by ``key`` to the sample's ``ref_key`` field
 
-Run flags (RunConfig): ``judge_swap`` (both orders), ``judge_policy`` (conservative: a flip is a tie;
+Run flags (RunConfig): ``judge_swap`` (both orders; without it each pair is shown in one order chosen
+per item from its id and the seed, as AlpacaEval randomises), ``judge_policy`` (conservative: a flip is a tie;
 balanced: the orders' scores averaged), ``jury`` (majority | mean over several --judge),
 ``judge_template``, ``judge_criteria``. The parse is strict (``evalkit.judging.parse``); an invalid
 reply is asked once more with a reminder, then counted invalid and scored as nothing.
@@ -18,6 +19,7 @@ reply is asked once more with a reminder, then counted invalid and scored as not
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,6 +93,7 @@ class JudgedKind:
         self.baseline = str(options.get("baseline", "baseline"))
         self.judges: list[str] = list(getattr(config, "judges", None) or [])
         self.references = _references(spec, data_dir)
+        self.seed = int(getattr(config, "seed", 0) or 0)
         self._calls: dict[str, list[list[Call]]] = {}
         self._first: dict[str, list[list[Parsed | None]]] = {}
         self._rows: list[dict[str, Any]] = []
@@ -134,7 +137,8 @@ class JudgedKind:
                                    "criteria": self.criteria or template.criteria}
         if self.mode == "pointwise":
             return [Call("ab", template, template.request({**context, "response": item.response_a}))]
-        orders = ("ab", "ba") if self.swap else ("ab",)
+        # one order only: chosen per item (seeded by its id), so position bias cannot favour one side
+        orders = ("ab", "ba") if self.swap else (("ab", "ba")[zlib.crc32(f"{self.seed}:{item.id}".encode()) % 2],)
         return [Call(order, template, template.request({
             **context, "response_a": item.response_a if order == "ab" else item.response_b,
             "response_b": item.response_b if order == "ab" else item.response_a})) for order in orders]
