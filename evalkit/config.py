@@ -9,7 +9,10 @@ from typing import Any
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
 
+# `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
+# two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
+DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
 
 
 @dataclass
@@ -19,6 +22,7 @@ class RunConfig:
     out: Path | None = None
     data_dir: Path | None = None
     limit: int | None = None
+    limits: dict[str, int] = field(default_factory=dict)  # per benchmark, where --limit is not given
     concurrency: int = 32
     requests_per_minute: float | None = None
     seed: int = 0
@@ -67,6 +71,9 @@ class RunConfig:
             raise ConfigError("--judge names the same judge twice; give each judge once")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
+
+    def limit_for(self, benchmark: str) -> int | None:
+        return self.limit if self.limit is not None else self.limits.get(benchmark)
 
     def public(self) -> dict[str, Any]:
         """The config for the manifest: plain data, no secrets (keys live only in the environment)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -50,6 +51,21 @@ def _versions() -> dict[str, str | None]:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def resolve_data_dir(explicit: Path | None) -> Path | None:
+    """Where local benchmark copies live: ``--data-dir``, else ``$EVALKIT_DATA_DIR``, else
+    ``<checkout>/../shared/data`` when it exists; None means the Hugging Face hub."""
+    if explicit is not None:
+        return explicit
+    env = os.environ.get("EVALKIT_DATA_DIR")
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"EVALKIT_DATA_DIR={env} is not a directory")
+        return path
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    return shared if shared.is_dir() else None
 
 
 def choose_mode(task: Task, backend: Backend, requested: str) -> str:
@@ -103,7 +119,8 @@ class Runner:
     async def run(self) -> RunSummary:
         config = self.config
         started = time.time()
-        tasks = [load_task(name, config.data_dir, config.limit, config=config) for name in config.benchmarks]
+        data_dir = resolve_data_dir(config.data_dir)
+        tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
             _check_resume(self.rundir, backend)

@@ -90,6 +90,22 @@ def test_batched_logliks_equal_one_at_a_time_and_a_plain_forward(backend: HFBack
         assert got.logprob == pytest.approx(expected, abs=1e-4)
 
 
+def test_over_long_inputs_keep_their_end_as_lm_eval(backend: HFBackend) -> None:
+    import torch
+
+    context = " ".join(["Plants need light and water."] * 60)  # well past the 256-token window
+    request = LoglikelihoodRequest(context, " Paris")
+    (_, got), = backend.call_batch([request])
+    context_ids, continuation_ids = backend.encode_pair(request.context, request.continuation)
+    window = (context_ids + continuation_ids)[-(backend.loaded.max_length + 1):]
+    assert len(context_ids) > backend.loaded.max_length
+    with torch.no_grad():
+        logprobs = torch.log_softmax(backend.loaded.model(torch.tensor([window[:-1]])).logits[0].float(), -1)
+    n = len(continuation_ids)
+    expected = sum(float(logprobs[len(window) - 1 - n + i, t]) for i, t in enumerate(continuation_ids))
+    assert isinstance(got, LoglikelihoodResult) and got.logprob == pytest.approx(expected, abs=1e-4)
+
+
 def test_is_greedy_is_true_for_the_models_own_greedy_continuation(backend: HFBackend) -> None:
     (_, generated), = backend.call_batch([GenerateRequest(prompt="The capital of France is", max_tokens=3)])
     assert isinstance(generated, GenerateResult) and generated.text

@@ -101,24 +101,48 @@ class HFBackend:
         return context_ids, whole[len(context_ids):]
 
     def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]) -> Iterator[tuple[int, Result]]:
+        """Continuations that share a context are scored together, the context run once."""
         limit = self.loaded.max_length
-        encoded = []
+        groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
+        too_long = []
         for index, request in items:
             context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
             if not continuation_ids:
                 yield index, LoglikelihoodResult(logprob=0.0, is_greedy=True, n_tokens=0)
-                continue
-            inputs = (context_ids + continuation_ids)[-(limit + 1):][:-1]  # left-truncated as lm-eval
-            encoded.append((index, inputs, continuation_ids[-len(inputs):]))
-        # longest first: a batch's padding is small, and memory trouble shows up on the first batch
-        encoded.sort(key=lambda item: (-len(item[1]), item[0]))
-        for start in range(0, len(encoded), self.batch_size):
-            batch = encoded[start:start + self.batch_size]
-            scores = self.loaded.score_continuations([inputs for _, inputs, _ in batch],
-                                                     [targets for _, _, targets in batch])
-            for (index, inputs, targets), (logprob, greedy) in zip(batch, scores):
-                yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=len(targets),
-                                                 usage=Usage(prompt_tokens=len(inputs) + 1))
+            elif len(context_ids) + len(continuation_ids) > limit + 1:
+                too_long.append((index, context_ids, continuation_ids))
+            else:
+                groups.setdefault(tuple(context_ids), []).append((index, continuation_ids))
+        # longest first: padding stays small, and memory trouble shows up on the first batch
+        ordered = sorted(groups.items(), key=lambda g: (-len(g[0]) - max(len(c) for _, c in g[1]), g[1][0][0]))
+        batch: list[tuple[tuple[int, ...], list[tuple[int, list[int]]]]] = []
+        for group in ordered:
+            batch.append(group)
+            if sum(len(members) for _, members in batch) >= self.batch_size:
+                yield from self._score_groups(batch)
+                batch = []
+        if batch:
+            yield from self._score_groups(batch)
+        yield from self._score_truncated(too_long)
+
+    def _score_groups(self, batch: list[tuple[tuple[int, ...], list[tuple[int, list[int]]]]]
+                      ) -> Iterator[tuple[int, Result]]:
+        scores = self.loaded.score_shared_contexts([list(context) for context, _ in batch],
+                                                   [[cont for _, cont in members] for _, members in batch])
+        for (context, members), group_scores in zip(batch, scores):
+            for (index, cont), (logprob, greedy) in zip(members, group_scores):
+                yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=len(cont),
+                                                 usage=Usage(prompt_tokens=len(context) + len(cont)))
+
+    def _score_truncated(self, items: list[tuple[int, list[int], list[int]]]) -> Iterator[tuple[int, Result]]:
+        """Sequences longer than the context window lose their start, as in lm-evaluation-harness."""
+        limit = self.loaded.max_length
+        for index, context_ids, continuation_ids in items:
+            inputs = (context_ids + continuation_ids)[-(limit + 1):][:-1]
+            targets = continuation_ids[-len(inputs):]
+            ((logprob, greedy),) = self.loaded.score_continuations([inputs], [targets])
+            yield index, LoglikelihoodResult(logprob=logprob, is_greedy=greedy, n_tokens=len(targets),
+                                             usage=Usage(prompt_tokens=len(inputs) + 1))
 
     # --- generation ---------------------------------------------------------------------------
     def render(self, request: GenerateRequest) -> str:

@@ -121,39 +121,54 @@ class OpenAIBackend:
         )
 
     async def _loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResult:
-        """Score the continuation with echo+logprobs; tokens whose text starts at or after the
-        context's end belong to the continuation."""
+        """Score the continuation from the prompt's own log-probabilities (``echo`` + ``logprobs``)."""
+        text = request.context + request.continuation
         completion = await self.client.completions.create(
-            model=self.model,
-            prompt=request.context + request.continuation,
-            max_tokens=1,
-            temperature=0.0,
-            echo=True,
-            logprobs=1,
-        )
-        logprobs = completion.choices[0].logprobs
-        if logprobs is None or not logprobs.token_logprobs:
-            raise RequestError("the server returned no prompt logprobs (it may not support echo)")
-        start = len(request.context)
-        total, greedy, count = 0.0, True, 0
-        offsets = logprobs.text_offset or []
-        for i, (token, lp) in enumerate(zip(logprobs.tokens, logprobs.token_logprobs)):
-            if i >= len(offsets) or offsets[i] < start:
-                continue
-            if offsets[i] >= len(request.context) + len(request.continuation):
-                break  # the generated token
-            if lp is None:
-                continue
-            total += lp
-            count += 1
-            top = (logprobs.top_logprobs or [None] * (i + 1))[i]
-            if top and max(top, key=top.get) != token:
-                greedy = False
+            model=self.model, prompt=text, max_tokens=1, temperature=0.0, echo=True, logprobs=1)
+        choice = completion.choices[0]
+        logprobs = choice.logprobs
+        tokens = getattr(logprobs, "tokens", None)
+        values = getattr(logprobs, "token_logprobs", None)
+        offsets = getattr(logprobs, "text_offset", None)
+        if not tokens or not values or not offsets or not (choice.text or "").startswith(text):
+            # llama.cpp's server ignores echo and returns only the generated token's logprob:
+            # summing that would silently score every choice alike, so stop the run instead
+            raise BackendError(f"{self.base_url} does not return prompt log-probabilities (/v1/completions with "
+                               "echo + logprobs), so it cannot score multiple choice by log-likelihood "
+                               "(vLLM can; llama.cpp's server cannot): use --mode generate or --model hf:PATH")
+        total, greedy, count = continuation_logprob(tokens, values, offsets, logprobs.top_logprobs,
+                                                    len(request.context), len(text))
         usage = completion.usage
         return LoglikelihoodResult(
             logprob=total, is_greedy=greedy, n_tokens=count,
             usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
         )
+
+
+def continuation_logprob(tokens: list[str], values: list[float | None], offsets: list[int],
+                         top: list[dict[str, float] | None] | None, start: int, end: int) -> tuple[float, bool, int]:
+    """Sum the logprobs of the echoed tokens that cover text[start:end] (the continuation).
+
+    A token that straddles the boundary holds the continuation's first characters, so it counts as
+    continuation. Tokens at or past ``end`` are the generated one and are ignored.
+    """
+    total, greedy, count = 0.0, True, 0
+    for i, (token, offset) in enumerate(zip(tokens, offsets)):
+        if offset >= end:
+            break
+        if offset + len(token) <= start:
+            continue
+        value = values[i] if i < len(values) else None
+        if value is None:
+            raise RequestError(f"the server gave no logprob for continuation token {token!r}")
+        total += value
+        count += 1
+        candidates = top[i] if top is not None and i < len(top) else None
+        if candidates and max(candidates, key=candidates.__getitem__) != token:
+            greedy = False
+    if count == 0:
+        raise RequestError("the server's echoed tokens do not cover the continuation")
+    return total, greedy, count
 
 
 def create(name: str, options: Any) -> OpenAIBackend:

@@ -45,13 +45,14 @@ def run_command(
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
     from evalkit.cli.output import print_results
-    from evalkit.config import DEFAULT_SUITE, RunConfig
+    from evalkit.config import DEFAULT_SUITE, DEFAULT_SUITE_LIMITS, RunConfig
     from evalkit.judging.templates import read_criteria
     from evalkit.runner import run
 
     config = RunConfig(
         model=model,
         benchmarks=[b.strip() for b in benchmark.split(",") if b.strip()] if benchmark is not None else list(DEFAULT_SUITE),
+        limits=dict(DEFAULT_SUITE_LIMITS) if benchmark is None else {},
         out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
