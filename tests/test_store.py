@@ -38,3 +38,14 @@ def test_interval_of_unit_scores_stays_in_unit_range():
     assert summary["ci95"][1] == 1.0 and 0.9 < summary["ci95"][0] < 0.99
     wide = summarize_mean([2.0, 4.0, 9.0])
     assert wide["ci95"][0] < 0  # unbounded scores are not clipped
+
+
+def test_request_payload_is_the_dataclass_as_dict():
+    import json
+    from dataclasses import asdict
+
+    from evalkit.types import LoglikelihoodRequest, request_payload
+
+    for request in (GenerateRequest(messages=(("system", "s"), ("user", "q")), stop=("\n",), seed=3, replica=2),
+                    GenerateRequest(prompt="raw"), LoglikelihoodRequest("context", " continuation")):
+        assert json.dumps(request_payload(request), sort_keys=True) == json.dumps(asdict(request), sort_keys=True)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 Z95 = 1.959963984540054
 
@@ -37,18 +39,19 @@ def wilson_interval(successes: float, n: int, z: float = Z95) -> tuple[float, fl
 
 def summarize_mean(values: Sequence[float]) -> dict[str, object]:
     """{"value", "stderr", "ci95": [lo, hi], "n"} for the mean of ``values``."""
-    arr = np.asarray(values, dtype=float)
-    n = int(arr.size)
+    # plain Python on purpose: an API run then never imports numpy (start-up time)
+    arr = [float(v) for v in values]
+    n = len(arr)
     if n == 0:
         return {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
-    mean = float(arr.mean())
-    stderr = float(arr.std(ddof=1) / math.sqrt(n)) if n > 1 else 0.0
-    if np.isin(arr, (0.0, 1.0)).all():
-        lo, hi = wilson_interval(float(arr.sum()), n)
+    mean = math.fsum(arr) / n
+    stderr = math.sqrt(math.fsum((v - mean) ** 2 for v in arr) / (n - 1) / n) if n > 1 else 0.0
+    if all(v in (0.0, 1.0) for v in arr):
+        lo, hi = wilson_interval(math.fsum(arr), n)
     elif n > 1:
         half = _t95(n - 1) * stderr
         lo, hi = mean - half, mean + half
-        if arr.min() >= 0.0 and arr.max() <= 1.0:  # a mean of [0, 1] scores cannot leave [0, 1]
+        if min(arr) >= 0.0 and max(arr) <= 1.0:  # a mean of [0, 1] scores cannot leave [0, 1]
             lo, hi = max(0.0, lo), min(1.0, hi)
     else:
         lo = hi = mean
@@ -59,6 +62,8 @@ def bootstrap_statistic(
     data: Sequence[object], statistic: Callable[[list[object]], float], n_resamples: int = 1000, seed: int = 0
 ) -> dict[str, object]:
     """Percentile bootstrap over items for a statistic that is not a plain mean (e.g. corpus BLEU)."""
+    import numpy as np
+
     items = list(data)
     n = len(items)
     if n == 0:
@@ -83,6 +88,8 @@ def bootstrap_sums(
     all index rows at once, float32 sums), so BLEU/chrF/TER intervals match sacrebleu's for the same seed.
     The interval takes the nearest-rank 2.5%/97.5% order statistics, as sacrebleu does.
     """
+    import numpy as np
+
     table = np.asarray(stats, dtype="float32")
     n = int(table.shape[0]) if table.ndim else 0
     if n == 0 or n_resamples < 2:
