@@ -128,15 +128,31 @@ def test_meteor_equals_nltk_with_the_same_wordnet(line_pairs, multi_ref):
     assert sum(o > 0 for o in ours) > 400  # real overlap, not a sea of zeros
 
 
-def test_parallel_path_is_identical_to_serial(line_pairs, multi_ref):
-    from evalkit.metrics.parallel import resolve_jobs
+def test_parallel_path_is_identical_to_serial(line_pairs, multi_ref, tmp_path):
+    """Run in a fresh interpreter: other tests may leave threads in this one, and then the pool
+    (rightly) refuses to fork and the comparison would test nothing."""
+    import json
+    import subprocess
+    import sys
 
     hyps, refs = _split(line_pairs[:500] + multi_ref[:100])
-    assert resolve_jobs(2, len(hyps), 400) == 2  # the pool really runs here (fork, no other threads)
-    metrics = ["rouge", "meteor"]
-    serial = compute(metrics, hyps, refs, MetricOptions(jobs=1, rouge_stem=True))
-    parallel = compute(metrics, hyps, refs, MetricOptions(jobs=2, rouge_stem=True))
-    assert parallel.per_sample == serial.per_sample and parallel.corpus == serial.corpus
+    data = tmp_path / "pairs.json"
+    data.write_text(json.dumps({"hyps": hyps, "refs": refs}))
+    code = f"""
+import json
+from evalkit.metrics.parallel import resolve_jobs
+from evalkit.metrics.suite import MetricOptions, compute
+d = json.load(open({str(data)!r}))
+assert resolve_jobs(2, len(d["hyps"]), 400) == 2  # the pool really runs here (fork, no other threads)
+metrics = ["rouge", "meteor"]
+serial = compute(metrics, d["hyps"], d["refs"], MetricOptions(jobs=1, rouge_stem=True))
+parallel = compute(metrics, d["hyps"], d["refs"], MetricOptions(jobs=2, rouge_stem=True))
+assert parallel.per_sample == serial.per_sample and parallel.corpus == serial.corpus
+print("identical")
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "identical"
 
 
 def test_meteor_docstring_example():
