@@ -22,7 +22,6 @@ Metrics (rates over the prompts they concern; every one is a 0/1 mean with a Wil
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import ConfigError, DataError
+from evalkit.judging.parse import Parsed, parse_verdict
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.paths import bundled_dir
@@ -64,40 +64,15 @@ def _side_scores(prefix: str, label: str) -> dict[str, float]:
     return scores
 
 
-# -- the judge template and its strict verdict parser ---------------------------------------------------
-# (issue 5's evalkit/judging is not committed yet; this small parser follows the same rules and can be
-#  merged into it: exactly one verdict line, the final statement, with a non-empty rationale before it)
+# -- the judge template (its verdict line is parsed by evalkit.judging.parse, keyword CLASS) -------------
 
 _JUDGE_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
-_CLASS_LINE = re.compile(r"CLASS[*_`\s]*:[*_`\s]*([0-9A-Za-z_]+)")
-_TRAILER = re.compile(r"[\s*_`.!\]\)]*")
 _TEMPLATE_KEYS = {"name", "version", "description", "system", "template", "max_tokens", "temperature"}
 
 
-@dataclass(frozen=True)
-class JudgeVerdict:
-    label: str | None  # None: invalid
-    problem: str | None = None
-
-
-def parse_class(text: str | None) -> JudgeVerdict:
-    """The class on the judge's final ``CLASS: <label>`` line, or why the reply is invalid."""
-    if not text or not text.strip():
-        return JudgeVerdict(None, "empty reply")
-    matches = list(_CLASS_LINE.finditer(text))
-    if not matches:
-        return JudgeVerdict(None, "no CLASS line")
-    if len(matches) > 1:
-        return JudgeVerdict(None, f"{len(matches)} CLASS lines (exactly one is allowed)")
-    match = matches[0]
-    label = match.group(1).lower()
-    if label not in LABELS:
-        return JudgeVerdict(None, f"unknown class {match.group(1)!r}")
-    if _TRAILER.fullmatch(text[match.end():]) is None:
-        return JudgeVerdict(None, "text after the CLASS line")
-    if not re.search(r"\w", text[: match.start()]):
-        return JudgeVerdict(None, "no rationale before the CLASS line")
-    return JudgeVerdict(label)
+def parse_class(text: str | None) -> Parsed:
+    """The class on the judge's final ``CLASS: <label>`` line (``verdict``), or why the reply is invalid."""
+    return parse_verdict(text, LABELS, keyword="CLASS")
 
 
 @dataclass(frozen=True)
@@ -210,7 +185,7 @@ class RefusalKind:
                     failures.append(f"judge {name}: {outcome.error}")
                     continue
                 parsed = parse_class(outcome.result.text)
-                verdicts[name] = {"class": parsed.label, "problem": parsed.problem, "reply": outcome.result.text}
+                verdicts[name] = {"class": parsed.verdict, "problem": parsed.problem, "reply": outcome.result.text}
             if not verdicts:  # no judge answered at all: the sample is errored, not scored
                 item.error = "; ".join(failures)
                 item.scores = {}
