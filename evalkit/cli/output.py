@@ -21,9 +21,12 @@ def print_results(results: dict[str, Any], title: str = "Results") -> None:
 
     table = Table(title=title)
     for column in ("benchmark", "metric", "value [95% CI]", "n", "errors"):
-        table.add_column(column, justify="right" if column in ("n", "errors") else "left")
+        table.add_column(column, justify="right" if column in ("n", "errors") else "left", no_wrap=True)
     for name, entry in results.get("benchmarks", {}).items():
         for metric_name, metric in entry.get("metrics", {}).items():
             table.add_row(name, metric_name, format_metric(metric), str(metric.get("n", entry.get("n"))),
                           str(entry.get("n_errors", 0)))
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped or captured: no terminal width to respect, so do not wrap rows
+        console = Console(width=160)
+    console.print(table)
