@@ -130,7 +130,14 @@ class Runner:
                     for task, mode in zip(tasks, modes)]
             manifest = self._manifest(backend, tasks, modes, plan, started)
             self.rundir.write_json(self.rundir.manifest_path, manifest)
-            outcomes, exec_stats = await self._execute(backend, tasks, plan)
+            try:
+                outcomes, exec_stats = await self._execute(backend, tasks, plan)
+            except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
+                stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+                manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
+                                error=None if stopped else (str(exc) or type(exc).__name__))
+                self.rundir.write_json(self.rundir.manifest_path, manifest)
+                raise
         finally:
             await backend.aclose()
         results: dict[str, Any] = {"benchmarks": {}}

@@ -122,3 +122,36 @@ def test_manifest_has_no_secrets(tmp_path, data_dir, fake_server):
     assert manifest["versions"]["evalkit"] and manifest["seed"] == 0
     assert manifest["started_at"] and manifest["finished_at"]
     assert manifest["execution"]["prompt_tokens"] > 0
+
+
+def test_rejected_key_stops_the_run_and_the_manifest_says_why(tmp_path, data_dir):
+    """A 401 mid-run is fatal for every request: exit 2, one line, manifest status 'failed'."""
+    import http.server
+    import threading
+
+    class Reject(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the stdlib's name
+            body = b'{"error": {"message": "Incorrect API key provided", "type": "invalid_request_error"}}'
+            self.send_response(401)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Reject)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        out = tmp_path / "run"
+        proc = run_cli("run", "--model", "openai:x", "--base-url", f"http://127.0.0.1:{server.server_port}/v1",
+                       "--benchmark", "gsm8k", "--limit", "3", "--data-dir", str(data_dir), "--out", str(out), "-q",
+                       env={"OPENAI_API_KEY": "sk-wrong"})
+    finally:
+        server.shutdown()
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "rejected the API key" in proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and "rejected the API key" in manifest["error"]
+    assert "sk-wrong" not in (out / "manifest.json").read_text()
