@@ -12,7 +12,7 @@ _REPO = _PACKAGE.parent
 def bundled_dir(name: str) -> Path:
     """``benchmarks``/``judges``/``reports/templates`` from a source checkout, else from the wheel."""
     source = _REPO / name
-    if source.is_dir():
+    if source.is_dir() and (_REPO / "pyproject.toml").is_file():  # a source checkout, not site-packages
         return source
     return _PACKAGE / "_bundled" / name.replace("reports/templates", "report_templates")
 
