@@ -131,7 +131,7 @@ class Runner:
             manifest = self._manifest(backend, tasks, modes, plan, started)
             self.rundir.write_json(self.rundir.manifest_path, manifest)
             try:
-                outcomes, exec_stats = await self._execute(backend, tasks, plan)
+                outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
                 manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
@@ -185,8 +185,8 @@ class Runner:
             "status": "running",
         }
 
-    async def _execute(self, backend: Backend, tasks: list[Task],
-                       plan: list[list[list[Request]]]) -> tuple[list[list[list[Outcome]]], dict[str, Any]]:
+    async def _execute(self, backend: Backend, tasks: list[Task], plan: list[list[list[Request]]],
+                       modes: list[str] | None = None) -> tuple[list[list[list[Outcome]]], dict[str, Any]]:
         answer = getattr(backend, "results_for", None)
         if answer is not None:  # predictions: answers are looked up by sample id, no model calls
             check = getattr(backend, "check_coverage", None)
@@ -199,7 +199,31 @@ class Runner:
         flat_outcomes, stats = await self._run_executor(backend, flat, "evaluating")
         it = iter(flat_outcomes)
         outcomes = [[[next(it) for _ in reqs] for reqs in task_plan] for task_plan in plan]
+        await self._next_round(backend, tasks, modes or [""] * len(tasks), outcomes, stats)
         return outcomes, stats
+
+    async def _next_round(self, backend: Backend, tasks: list[Task], modes: list[str],
+                          outcomes: list[list[list[Outcome]]], stats: dict[str, Any]) -> None:
+        """A dependent second round (e.g. MT-Bench's turn 2): a kind's ``next_requests`` sees round 1's
+        results; the answers are appended to that sample's outcomes, through the same journal and cache."""
+        asked: list[tuple[list[Outcome], list[Request]]] = []
+        for task, mode, task_outcomes in zip(tasks, modes, outcomes):
+            follow = getattr(task.kind, "next_requests", None)
+            if follow is None:
+                continue
+            for sample, outs in zip(task.samples, task_outcomes):
+                if outs and all(o.result is not None for o in outs):  # a failed round 1 is already an error
+                    reqs = [_apply_overrides(r, self.config) for r in follow(sample, [o.result for o in outs], mode)]
+                    if reqs:
+                        asked.append((outs, reqs))
+        if not asked:
+            return
+        answered, more = await self._run_executor(backend, [r for _, reqs in asked for r in reqs], "next turn")
+        it = iter(answered)
+        for outs, reqs in asked:
+            outs.extend(next(it) for _ in reqs)
+        for key, value in more.items():
+            stats[key] = stats.get(key, 0) + value
 
     async def _run_executor(self, backend: Backend, requests: list[Request],
                             label: str) -> tuple[list[Outcome], dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from helpers import run_cli
@@ -109,11 +110,73 @@ def test_mt_bench_pointwise_reference_guided(tmp_path, data_dir, fake_server, mo
     expected = sum(q["question_id"] % 3 == 0 for q in questions) / len(questions)
     entry = results["benchmarks"]["mt_bench"]
     assert entry["metrics"]["pass_rate"]["value"] == expected and entry["metrics"]["pass_rate"]["n"] == 80
+    assert entry["metrics"]["pass_rate_turn2"]["n"] == 0  # predictions answer the first turn only
     templates = {r["category"]: r["template"] for r in judgments}
     assert templates["math"] == templates["reasoning"] == "pointwise_math"
     assert templates["coding"] == "pointwise_code" and templates["writing"] == "pointwise"
     assert all(r["kind"] == "pointwise" and r["order"] == "ab" and r["winner"] is None for r in judgments)
     assert set(entry["groups"]) == {q["category"] for q in questions}
+
+
+def test_mt_bench_second_turn_live_model(tmp_path, data_dir, fake_server, monkeypatch):
+    """Turn 2 is asked after turn 1 with the first answer in the conversation, and judged on its own."""
+    questions = [json.loads(line) for line in (data_dir / "mt_bench/question.jsonl").read_text().splitlines()]
+    refs = {r["question_id"]: r["choices"][0]["turns"] for r in
+            map(json.loads, (data_dir / "mt_bench/reference_answer/gpt-4.jsonl").read_text().splitlines())}
+    answers = {}  # qid → (turn-1 answer, turn-2 answer); the scripted judge passes exactly those with ZEBRA
+    for q in questions:
+        qid = q["question_id"]
+        answers[qid] = (f"First answer {qid}." + (" ZEBRA" if qid % 3 == 0 else ""),
+                        f"Second answer {qid}." + (" ZEBRA" if qid % 2 == 0 else ""))
+    script = tmp_path / "answers.jsonl"
+    script.write_text("".join(json.dumps({"match": q["turns"][t], "output": answers[q["question_id"]][t]}) + "\n"
+                              for t in (0, 1) for q in questions))
+    model = fake_server("--answers", str(script))
+    monkeypatch.setenv("BIASED_JUDGE", "pass_marker=ZEBRA")
+    judge = fake_server("--responder", "evalkit.testing.biased_judge:respond")
+    args = ["run", "--model", "openai:fake", "--base-url", model.base_url, "--benchmark", "mt_bench", "--data-dir",
+            str(data_dir), "--judge", "openai:grader", "--judge-base-url", judge.base_url, "-q"]
+    proc = run_cli(*args, "--out", str(tmp_path / "r"))
+    assert proc.returncode == 0, proc.stderr
+
+    by_question = {q["turns"][0]: q for q in questions}
+    asked = model.bodies()
+    assert len(asked) == 160
+    seconds = [b["messages"] for b in asked if len(b["messages"]) > 1]
+    assert len(seconds) == 80  # two model calls per question: the second carries the first answer
+    for messages in seconds:
+        q = by_question[messages[-3]["content"]]
+        assert [(m["role"], m["content"]) for m in messages[-3:]] == [
+            ("user", q["turns"][0]), ("assistant", answers[q["question_id"]][0]), ("user", q["turns"][1])]
+
+    graded = [b["messages"][-1]["content"] for b in judge.bodies()]
+    assert len(graded) == 160
+    for q in questions:
+        qid, (first, second) = q["question_id"], answers[q["question_id"]]
+        prompt = [g for g in graded if second in g]
+        assert len(prompt) == 1
+        assert f"### User:\n{q['turns'][0]}\n\n### Assistant:\n{first}\n\n### User:\n{q['turns'][1]}" in prompt[0]
+        if qid in refs:  # the second turn is graded against the reference's second turn
+            shown = re.search(r"\[The Start of the Reference \w+\]\n(.*?)\n\[The End of the Reference", prompt[0], re.S)
+            assert shown is not None and shown.group(1) == refs[qid][1].strip()
+
+    results, judgments, samples = _read(tmp_path / "r")
+    assert len(judgments) == 160 and sum(r["id"].endswith("-turn2") for r in judgments) == 80
+    assert all(set(r) >= CONTRACT for r in judgments)
+    pass1 = [float("ZEBRA" in a[0]) for a in answers.values()]
+    pass2 = [float("ZEBRA" in a[1]) for a in answers.values()]
+    metrics = results["benchmarks"]["mt_bench"]["metrics"]
+    assert metrics["pass_rate_turn1"]["value"] == sum(pass1) / 80 and metrics["pass_rate_turn1"]["n"] == 80
+    assert metrics["pass_rate_turn2"]["value"] == sum(pass2) / 80 and metrics["pass_rate_turn2"]["n"] == 80
+    assert metrics["pass_rate"]["value"] == sum((a + b) / 2 for a, b in zip(pass1, pass2)) / 80
+    for row in samples:
+        qid = int(row["id"].split("-")[1])
+        assert (row["output"], row["output_turn2"]) == answers[qid]
+
+    again = run_cli(*args, "--out", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert model.stats()["requests"] == 160 and judge.stats()["requests"] == 160  # all from the cache
+    assert json.loads((tmp_path / "again" / "results.json").read_text())["benchmarks"] == results["benchmarks"]
 
 
 def test_jury_and_evalkit_judge_on_a_run_directory(tmp_path, data_dir, fake_server, monkeypatch):

@@ -38,6 +38,14 @@ class MetricInfo:
 
 
 class Kind(Protocol):
+    """How one family of benchmarks asks and scores.
+
+    Optional hook ``next_requests(sample, results, mode) -> list[Request]``: a dependent second round
+    (MT-Bench's turn 2 needs the turn-1 answer). After round 1 the runner sends what it returns (an empty
+    list: nothing more) through the same executor, journal and cache, and ``score`` receives round 1's
+    results followed by round 2's for that sample. A sample whose round 1 failed gets no round 2.
+    """
+
     spec: BenchmarkSpec
 
     def metrics(self) -> list[MetricInfo]: ...
@@ -88,7 +96,8 @@ class JudgedStage(Protocol):
 
     After ``score`` runs on the model's outputs, the runner asks each ``--judge`` model the requests from
     ``judge_requests`` (through the same executor, cache and journal), then hands every judge's outcomes
-    to ``apply_judgments``. Without ``--judge`` the kind's own ``score`` result stands (e.g. a rule-based
+    to ``apply_judgments``. A kind with ``next_requests`` (see ``Kind``) is judged after both rounds, so
+    its judge requests may grade every round's answer. Without ``--judge`` the kind's own ``score`` result stands (e.g. a rule-based
     classifier, labelled as such).
     """
 

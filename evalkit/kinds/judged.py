@@ -7,8 +7,14 @@
               picks a reference-guided one per ``category`` (e.g. math → pointwise_math)
   criteria:   criteria text replacing the template's default (a user's --judge-criteria wins)
   baseline:   the baseline's name for pairwise (default "baseline")
-  references: {files, key, value}: reference answers in a separate file under --data-dir (MT-Bench's
-              reference_answer/gpt-4.jsonl), matched by ``key`` to the sample's ``ref_key`` field
+  references: {files, key, value[, value2]}: reference answers in a separate file under --data-dir (MT-Bench's
+              reference_answer/gpt-4.jsonl), matched by ``key`` to the sample's ``ref_key`` field; ``value2``
+              is the second turn's reference
+
+Second turn (pointwise): a sample with a ``turn2`` field is asked again after its first answer (the runner's
+``next_requests`` round, with the first answer in the conversation); the judge grades that answer with the
+same template, the prompt being the conversation so far and the reference the second one (``value2``, or a
+``reference2`` field). ``pass_rate`` averages a sample's judged turns; ``pass_rate_turn1``/``_turn2`` split them.
 
 Run flags (RunConfig): ``judge_swap`` (both orders; without it each pair is shown in one order chosen
 per item from its id and the seed, as AlpacaEval randomises), ``judge_policy`` (conservative: a flip is a tie;
@@ -19,6 +25,7 @@ reply is asked once more with a reminder, then counted invalid and scored as not
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -49,16 +56,34 @@ class Call:
     order: str  # "ab" | "ba"
     template: JudgeTemplate
     request: GenerateRequest
+    turn: int = 1
 
 
-def _references(spec: BenchmarkSpec, data_dir: Path | None) -> dict[str, str]:
-    """Reference answers kept in their own file (local data only; hub rows carry them inline)."""
+def _references(spec: BenchmarkSpec, data_dir: Path | None) -> dict[str, list[str | None]]:
+    """Reference answers (per turn) kept in their own file (local data only; hub rows carry them inline)."""
     option = spec.options.get("references")
     if not option or data_dir is None:
         return {}
     rows = load_local(LocalSource(files=option["files"]), data_dir)
-    fields = compile_fields({"key": option["key"], "value": option["value"]}, f"benchmark {spec.name} references")
-    return {str(fields["key"](**row, row=row)): str(fields["value"](**row, row=row)) for row in rows}
+    names = {k: option[k] for k in ("key", "value", "value2") if option.get(k)}
+    fields = compile_fields(names, f"benchmark {spec.name} references")
+    return {str(fields["key"](**row, row=row)): [str(fields[k](**row, row=row)) if k in fields else None
+                                                 for k in ("value", "value2")] for row in rows}
+
+
+def _two_turns(spec: BenchmarkSpec) -> bool:
+    hub = spec.sources.hub if spec.sources is not None else None
+    return "turn2" in spec.fields or "turn2" in ((hub.fields if hub is not None else None) or {})
+
+
+def _conversation(question: str, answer: str, followup: str) -> str:
+    """What the judge reads as the prompt of a second turn: the exchange so far, then the new question."""
+    return f"### User:\n{question}\n\n### Assistant:\n{answer}\n\n### User:\n{followup}"
+
+
+def _mean(values: list[float | None]) -> float | None:
+    valid = [v for v in values if v is not None]
+    return sum(valid) / len(valid) if valid else None
 
 
 def _text(outcome: Outcome) -> str | None:
@@ -93,6 +118,7 @@ class JudgedKind:
         self.baseline = str(options.get("baseline", "baseline"))
         self.judges: list[str] = list(getattr(config, "judges", None) or [])
         self.references = _references(spec, data_dir)
+        self.two_turns = self.mode == "pointwise" and _two_turns(spec)
         self.seed = int(getattr(config, "seed", 0) or 0)
         self._calls: dict[str, list[list[Call]]] = {}
         self._first: dict[str, list[list[Parsed | None]]] = {}
@@ -101,17 +127,32 @@ class JudgedKind:
     # -- stage 1: the model answers --------------------------------------------------------------
     def metrics(self) -> list[MetricInfo]:
         base = "pass_rate" if self.mode == "pointwise" else "win_rate"
+        turns = [MetricInfo(f"{base}_turn1"), MetricInfo(f"{base}_turn2")] if self.two_turns else []
         extra = [MetricInfo(f"{base}:{j}") for j in self.judges] if len(self.judges) > 1 else []
-        return [MetricInfo(base), *extra]
+        return [MetricInfo(base), *turns, *extra]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
         return [] if self.mode == "pairs" else [self.prompts.generate_request(sample)]
 
+    def next_requests(self, sample: Sample, results: list[Result], mode: str) -> list[Request]:
+        """The second turn: the first exchange, then the sample's ``turn2`` question."""
+        turn2 = sample.metadata.get("turn2")
+        answer = results[0].text if results and isinstance(results[0], GenerateResult) else None
+        if not self.two_turns or not turn2 or answer is None or len(results) != 1:
+            return []
+        first = self.prompts.generate_request(sample)
+        history = first.messages or (("user", first.prompt or ""),)
+        return [dataclasses.replace(first, prompt=None,
+                                    messages=(*history, ("assistant", answer), ("user", str(turn2))))]
+
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
         scored = []
         for sample, outs in zip(samples, results):
-            output = outs[0].text if outs and isinstance(outs[0], GenerateResult) else None
-            scored.append(Scored(sample=sample, prompt="", output=output, scores={}))
+            texts = [o.text if isinstance(o, GenerateResult) else None for o in outs]
+            item = Scored(sample=sample, prompt="", output=texts[0] if texts else None, scores={})
+            if len(texts) > 1:
+                item.extra["output_turn2"] = texts[1]
+            scored.append(item)
         return scored
 
     # -- stage 2: the judges -----------------------------------------------------------------------
@@ -123,20 +164,31 @@ class JudgedKind:
                             response_b=str(meta["response_b"]), model_a=str(meta.get("model_a", "output_1")),
                             model_b=str(meta.get("model_b", "output_2")), gold=meta.get("gold"),
                             reference=meta.get("reference"), category=meta.get("category"))
-        reference = meta.get("reference") or self.references.get(str(meta.get("ref_key")))
+        reference = meta.get("reference") or (self.references.get(str(meta.get("ref_key"))) or [None])[0]
         return PairItem(id=s.sample.id, prompt=prompt, response_a=s.output or "",
                         response_b=str(meta.get("baseline_output", "")), model_a=self.model, model_b=self.baseline,
                         gold=meta.get("gold"), reference=reference, category=meta.get("category"))
 
+    def items(self, s: Scored) -> list[PairItem]:
+        """What the judge grades for one sample: the first answer, and the second turn's when there is one."""
+        first = self.item(s)
+        answer = s.extra.get("output_turn2")
+        if answer is None:
+            return [first]
+        meta = s.sample.metadata
+        reference = meta.get("reference2") or (self.references.get(str(meta.get("ref_key"))) or [None, None])[1]
+        return [first, dataclasses.replace(first, id=f"{first.id}-turn2", response_a=str(answer), reference=reference,
+                                           prompt=_conversation(first.prompt, s.output or "", str(meta["turn2"])))]
+
     def _template(self, item: PairItem) -> JudgeTemplate:
         return self.templates.get(str(item.category), self.default_template)
 
-    def _calls_for(self, item: PairItem) -> list[Call]:
+    def _calls_for(self, item: PairItem, turn: int = 1) -> list[Call]:
         template = self._template(item)
         context: dict[str, Any] = {"prompt": item.prompt, "reference": item.reference,
                                    "criteria": self.criteria or template.criteria}
         if self.mode == "pointwise":
-            return [Call("ab", template, template.request({**context, "response": item.response_a}))]
+            return [Call("ab", template, template.request({**context, "response": item.response_a}), turn)]
         # one order only: chosen per item (seeded by its id), so position bias cannot favour one side
         orders = ("ab", "ba") if self.swap else (("ab", "ba")[zlib.crc32(f"{self.seed}:{item.id}".encode()) % 2],)
         return [Call(order, template, template.request({
@@ -145,7 +197,7 @@ class JudgedKind:
 
     def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
         calls = [[] if s.error is not None or (self.mode != "pairs" and s.output is None)
-                 else self._calls_for(self.item(s)) for s in scored]
+                 else [c for t, item in enumerate(self.items(s), 1) for c in self._calls_for(item, t)] for s in scored]
         self._calls[judge] = calls
         return [[c.request for c in cs] for cs in calls]
 
@@ -166,17 +218,22 @@ class JudgedKind:
     def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[Outcome]]]) -> list[Scored]:
         base = self.metrics()[0].name
         for i, s in enumerate(scored):
-            item = self.item(s) if s.error is None else None
-            per_judge: dict[str, float | None] = {}
+            items = self.items(s) if s.error is None else []
+            per_turn: dict[int, dict[str, float | None]] = {}  # turn → judge → score
             for judge, outcomes in judgments.items():
                 calls, firsts = self._calls[judge][i], self._first.get(judge, [[]] * len(scored))[i]
-                if item is None or not calls:
+                if not items or not calls:
                     continue
-                rows = [self._row(judge, item, c, o, f) for c, o, f in
-                        zip(calls, outcomes[i], firsts or [None] * len(calls))]
-                self._rows.extend(rows)
-                per_judge[judge] = pair_score({r["order"]: r for r in rows}, self.policy)
-            s.scores[base] = self._jury(list(per_judge.values())) if per_judge else None
+                for turn, item in enumerate(items, 1):
+                    rows = [self._row(judge, item, c, o, f) for c, o, f in
+                            zip(calls, outcomes[i], firsts or [None] * len(calls)) if c.turn == turn]
+                    self._rows.extend(rows)
+                    per_turn.setdefault(turn, {})[judge] = pair_score({r["order"]: r for r in rows}, self.policy)
+            juried = {turn: self._jury(list(by_judge.values())) for turn, by_judge in per_turn.items()}
+            per_judge = {j: _mean([per_turn[t].get(j) for t in per_turn]) for j in per_turn.get(1, {})}
+            s.scores[base] = _mean(list(juried.values())) if per_turn else None
+            if self.two_turns:
+                s.scores.update({f"{base}_turn{t}": juried.get(t) for t in (1, 2)})
             if len(self.judges) > 1:
                 s.scores.update({f"{base}:{j}": v for j, v in per_judge.items()})
             s.extra["judge_scores"] = per_judge

@@ -71,6 +71,7 @@ class FakeOpenAI:
         self.rng = random.Random(seed)
         self.retry_after = retry_after
         self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -79,10 +80,14 @@ class FakeOpenAI:
         app.router.add_get("/v1/models", self.models)
         app.router.add_get("/stats", self.get_stats)
         app.router.add_post("/stats/reset", self.reset_stats)
+        app.router.add_get("/log", self.get_log)
         return app
 
     async def get_stats(self, request: web.Request) -> web.Response:
         return web.json_response(self.stats)
+
+    async def get_log(self, request: web.Request) -> web.Response:
+        return web.json_response(self.log)
 
     async def reset_stats(self, request: web.Request) -> web.Response:
         self.stats = {"requests": 0, "completed": 0, "faults": 0}
@@ -119,6 +124,7 @@ class FakeOpenAI:
         await asyncio.sleep(self.latency)
         text = self.responder(body)
         self.stats["completed"] += 1
+        self.log.append(body)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         return web.json_response({
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),

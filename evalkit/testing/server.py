@@ -7,6 +7,7 @@ import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -20,6 +21,11 @@ class RunningServer:
 
     def stats(self) -> dict[str, int]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def bodies(self) -> list[dict[str, Any]]:
+        """The chat request bodies the server answered, in order."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/log", timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
     def stop(self) -> None:
