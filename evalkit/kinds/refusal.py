@@ -165,7 +165,7 @@ class RefusalKind:
                                  extra={"refusal_class": verdict.label, "classifier": "rules", "rule": verdict.rule}))
         return scored
 
-    # -- judge stage (runner._judge) ---------------------------------------------------------------------
+    # -- judge stage (Runner.judge) ----------------------------------------------------------------------
     def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
         template = load_refusal_template(self.template_name)
         return [[] if item.error is not None or item.output is None
