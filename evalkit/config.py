@@ -41,6 +41,10 @@ class RunConfig:
     judge_criteria: str | None = None  # criteria text replacing the template's default
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
     quiet: bool = False
+    executor: str = "local"  # local | ray (docs/distributed.md)
+    ray_address: str | None = None  # --executor ray: a cluster address; None means "auto", else a local Ray
+    replicas: int | None = None  # --executor ray: model replicas / API actors (default: one per GPU or node)
+    tokens_per_minute: float | None = None  # --executor ray: the global limiter's tokens/min
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -69,8 +73,27 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        self._validate_executor()
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
+
+    def _validate_executor(self) -> None:
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.executor == "local":
+            given = [flag for flag, value in (("--ray-address", self.ray_address), ("--replicas", self.replicas),
+                                              ("--tpm", self.tokens_per_minute)) if value is not None]
+            if given:
+                raise ConfigError(f"{', '.join(given)} only apply with --executor ray")
+            return
+        if self.replicas is not None and self.replicas < 1:
+            raise ConfigError(f"--replicas must be at least 1, got {self.replicas}")
+        if self.tokens_per_minute is not None and self.tokens_per_minute <= 0:
+            raise ConfigError(f"--tpm must be positive, got {self.tokens_per_minute}")
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError("--executor ray needs Ray: pip install 'evalkit[ray]'")
 
     def limit_for(self, benchmark: str) -> int | None:
         return self.limit if self.limit is not None else self.limits.get(benchmark)

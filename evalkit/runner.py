@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.backends.base import Backend
-from evalkit.backends.factory import create_backend
+from evalkit.backends.factory import BackendOptions, create_backend
 from evalkit.config import RunConfig
 from evalkit.errors import ConfigError
 from evalkit.execution.executor import Executor, Outcome, RetryPolicy
@@ -108,6 +108,19 @@ def _check_resume(rundir: RunDir, backend: Backend) -> None:
     previous = rundir.manifest().get("model", {}).get("identity")
     if previous and previous != backend.identity:
         raise ConfigError(f"{rundir.path} holds a run of another model ({previous}); choose a new --out")
+
+
+def _executor(config: RunConfig, backend: Backend, options: BackendOptions, journal: ResponseStore,
+              cache: ResponseStore | None) -> Executor:
+    """``--executor local`` answers in this process; ``ray`` on a Ray cluster, where each worker builds its
+    own backend from the same model and options (same journal, same results)."""
+    policy = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+    if config.executor == "ray":
+        from evalkit.execution.ray_executor import RayExecutor, RaySettings
+
+        settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
+        return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute, policy)
+    return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy)
 
 
 class Runner:
@@ -225,14 +238,13 @@ class Runner:
         for key, value in more.items():
             stats[key] = stats.get(key, 0) + value
 
-    async def _run_executor(self, backend: Backend, requests: list[Request],
-                            label: str) -> tuple[list[Outcome], dict[str, Any]]:
+    async def _run_executor(self, backend: Backend, requests: list[Request], label: str,
+                            options: BackendOptions | None = None) -> tuple[list[Outcome], dict[str, Any]]:
         """Answer requests through the journal (always) and the shared cache (unless --no-cache)."""
         config = self.config
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache else None
-        executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
-                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout))
+        executor = _executor(config, backend, options or config.backend, journal, cache)
         progress = Progress(len(requests), label, quiet=config.quiet)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
@@ -273,7 +285,8 @@ class Runner:
     async def _ask(self, judge: Backend, judge_name: str, per_sample: list[list[Request]], label: str,
                    exec_stats: dict[str, Any]) -> list[list[Outcome]]:
         flat = [r for reqs in per_sample for r in reqs]
-        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})")
+        options = self.config.judge_backend or self.config.backend
+        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})", options)
         totals = exec_stats.setdefault("judges", {}).setdefault(judge_name, {})
         for key, value in stats.items():
             totals[key] = totals.get(key, 0) + value

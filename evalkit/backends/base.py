@@ -19,11 +19,13 @@ from evalkit.types import Request, Result
 
 
 class RetryableError(Exception):
-    """A transient failure worth retrying, with the server's Retry-After when it sent one."""
+    """A transient failure worth retrying, with the server's Retry-After when it sent one;
+    ``rate_limited`` marks a 429 (a cluster-wide limiter slows every worker down on it)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, retry_after: float | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class RequestError(Exception):

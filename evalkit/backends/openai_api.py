@@ -89,7 +89,7 @@ class OpenAIBackend:
         except openai.NotFoundError:
             raise BackendError(f"model {self.model!r} or its endpoint was not found at {self.base_url}") from None
         except (openai.RateLimitError, openai.InternalServerError, openai.ConflictError) as exc:
-            raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc)) from None
+            raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc), exc.status_code == 429) from None
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             raise RequestError(f"HTTP {exc.status_code}: {exc.message}") from None
         except openai.APIStatusError as exc:

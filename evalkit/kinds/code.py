@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -28,6 +28,9 @@ from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
 from evalkit.spec.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
+
+if TYPE_CHECKING:
+    from evalkit.sandbox.ray_pool import RaySandbox
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
@@ -59,7 +62,7 @@ class CodeKind:
         self.limits = Limits(wall_seconds=float(options.get("timeout", 10.0)),
                              cpu_seconds=int(options.get("timeout", 10.0)),
                              memory_mb=int(options.get("memory_mb", 1024)))
-        self.sandbox = Sandbox(self.limits, workers=options.get("workers"))
+        self.sandbox = _sandbox(self.limits, options.get("workers"), config)
         self._last_run: dict[str, Any] = {}
         if config is not None:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
@@ -131,6 +134,15 @@ class CodeKind:
             kinds.update(item.extra.get("failure_kinds") or {})
         return {"samples_per_task": self.n, "sandbox": self.sandbox.isolation().as_dict(),
                 "failure_kinds": dict(kinds.most_common()), "execution": self._last_run}
+
+
+def _sandbox(limits: Limits, workers: int | None, config: Any) -> Sandbox | RaySandbox:
+    """Programs run here, or on the Ray cluster's nodes with ``--executor ray`` (same sandbox on each)."""
+    if config is not None and config.executor == "ray":
+        from evalkit.sandbox.ray_pool import RaySandbox
+
+        return RaySandbox(limits, config.ray_address)
+    return Sandbox(limits, workers=workers)
 
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "

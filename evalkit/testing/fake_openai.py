@@ -5,7 +5,7 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
     python -m evalkit.testing.fake_openai --port 0 --latency 0.2 --fault-rate 0.1 --faults 429,500
 
 It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
-prove that a re-run made zero model calls. What the "model" says comes from a responder:
+prove that a re-run made zero model calls; ``GET /arrivals`` the arrival time of each request. What the "model" says comes from a responder:
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
@@ -72,6 +72,7 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.stats = {"requests": 0, "completed": 0, "faults": 0}
         self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
+        self.arrivals: list[float] = []  # when each request arrived (time.time()), for rate-limit checks
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -81,6 +82,7 @@ class FakeOpenAI:
         app.router.add_get("/stats", self.get_stats)
         app.router.add_post("/stats/reset", self.reset_stats)
         app.router.add_get("/log", self.get_log)
+        app.router.add_get("/arrivals", self.get_arrivals)
         return app
 
     async def get_stats(self, request: web.Request) -> web.Response:
@@ -89,8 +91,12 @@ class FakeOpenAI:
     async def get_log(self, request: web.Request) -> web.Response:
         return web.json_response(self.log)
 
+    async def get_arrivals(self, request: web.Request) -> web.Response:
+        return web.json_response(self.arrivals)
+
     async def reset_stats(self, request: web.Request) -> web.Response:
         self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.arrivals = []
         return web.json_response(self.stats)
 
     async def models(self, request: web.Request) -> web.Response:
@@ -98,6 +104,7 @@ class FakeOpenAI:
 
     async def _fault(self, request: web.Request) -> web.StreamResponse | None:
         self.stats["requests"] += 1
+        self.arrivals.append(time.time())
         if not self.faults or self.rng.random() >= self.fault_rate:
             return None
         self.stats["faults"] += 1
