@@ -205,7 +205,10 @@ class RayExecutor(Executor):
         import ray
 
         assert worker.ready is not None
-        if await asyncio.shield(worker.ready) is None:
+        drained = asyncio.ensure_future(queue.drained())  # others may finish the work while this one loads
+        await asyncio.wait({worker.ready, drained}, return_when=asyncio.FIRST_COMPLETED)
+        drained.cancel()
+        if not worker.ready.done() or worker.ready.result() is None:
             return
         while not worker.retired:
             shard = await queue.take()

@@ -37,6 +37,12 @@ class ShardQueue:
             self.handed_out += 1
             return self._queue.popleft()
 
+    async def drained(self) -> None:
+        """Return once every key is answered (nothing queued, nothing out)."""
+        async with self._changed:
+            while self._queue or self._out:
+                await self._changed.wait()
+
     async def finish(self) -> None:
         """The worker answered every key of the shard it took."""
         async with self._changed:

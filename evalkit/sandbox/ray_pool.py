@@ -9,6 +9,7 @@ Same interface as ``Sandbox`` (``run_many``, ``isolation``, ``close``), so the c
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -137,8 +138,13 @@ def _alive(handle: Any) -> bool:
 
 
 def _stop(actors: list[tuple[str, Any]]) -> None:
+    """Close each node's fork servers first (they remove their pids cgroups as they exit), then end the actor:
+    a killed actor's children are killed with it and could not clean up."""
     import ray
 
+    closing = [handle.close.remote() for _, handle in actors]
+    with contextlib.suppress(ray.exceptions.RayError, ray.exceptions.GetTimeoutError):
+        ray.wait(closing, num_returns=len(closing), timeout=30)
     for _, handle in actors:
         ray.kill(handle, no_restart=True)
 
