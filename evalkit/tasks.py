@@ -11,8 +11,8 @@ from evalkit.data.fields import rows_to_samples
 from evalkit.data.loading import load_hub, load_local
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import Kind, create_kind
-from evalkit.spec.benchmark import BenchmarkSpec, HubSource, LocalSource
-from evalkit.spec.registry import get_spec
+from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource
+from evalkit.specs.registry import get_spec
 from evalkit.types import Sample
 
 

@@ -8,7 +8,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.execution.executor import Outcome
 from evalkit.kinds.base import create_kind
 from evalkit.kinds.refusal import load_refusal_template, parse_class
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.stats.aggregate import aggregate
 from evalkit.types import GenerateResult, Sample
 

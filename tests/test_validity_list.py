@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import run_cli
 
-from evalkit.spec.registry import available_specs
+from evalkit.specs.registry import available_specs
 from evalkit.tasks import load_task
 
 REPO = Path(__file__).resolve().parents[1]

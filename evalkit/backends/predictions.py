@@ -28,7 +28,7 @@ from typing import Any
 from evalkit.backends.factory import BackendOptions
 from evalkit.data.loading import load_local
 from evalkit.errors import BackendError, ConfigError, DataError
-from evalkit.spec.benchmark import LocalSource
+from evalkit.specs.benchmark import LocalSource
 from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request, Result, Sample
 
 

@@ -14,8 +14,8 @@ def _first_sentence(text: str) -> str:
 
 def benchmark_rows(category: str | None = None) -> list[dict[str, Any]]:
     """One dict per bundled (or EVALKIT_BENCHMARKS_PATH) spec, sorted by category then name."""
-    from evalkit.spec.benchmark import load_spec
-    from evalkit.spec.registry import available_specs
+    from evalkit.specs.benchmark import load_spec
+    from evalkit.specs.registry import available_specs
 
     rows = []
     for name, path in available_specs().items():
@@ -43,7 +43,7 @@ def list_command(
     from rich.table import Table
 
     from evalkit.errors import ConfigError
-    from evalkit.spec.benchmark import Category
+    from evalkit.specs.benchmark import Category
 
     known = get_args(Category)
     if category is not None and category not in known:

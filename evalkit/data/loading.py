@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import DataError
-from evalkit.spec.benchmark import HubSource, LocalSource
+from evalkit.specs.benchmark import HubSource, LocalSource
 
 Row = dict[str, Any]
 

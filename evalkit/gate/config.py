@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.spec.yaml_strict import load_yaml
+from evalkit.specs.yaml_strict import load_yaml
 
 
 @dataclass(frozen=True)

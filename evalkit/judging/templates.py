@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from evalkit.errors import ConfigError, DataError
 from evalkit.judging.parse import PAIRWISE_LABELS, POINTWISE_LABELS
 from evalkit.paths import bundled_dir
-from evalkit.spec.yaml_strict import load_yaml
+from evalkit.specs.yaml_strict import load_yaml
 from evalkit.types import GenerateRequest
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)

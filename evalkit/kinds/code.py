@@ -26,7 +26,7 @@ from evalkit.kinds.prompting import PromptBuilder, template_context
 from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)

@@ -14,7 +14,7 @@ from evalkit.errors import ConfigError
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.extract import extract_last_boxed, extract_last_number, extract_regex, normalize_number
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
 
 

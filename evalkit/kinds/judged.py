@@ -43,7 +43,7 @@ from evalkit.judging.records import PairItem, score_of, winner_of
 from evalkit.judging.templates import JudgeTemplate, load_template
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import PromptBuilder
-from evalkit.spec.benchmark import BenchmarkSpec, LocalSource
+from evalkit.specs.benchmark import BenchmarkSpec, LocalSource
 from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
 
 MODES = ("pointwise", "pairwise", "pairs")

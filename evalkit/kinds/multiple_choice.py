@@ -30,7 +30,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
 from evalkit.scoring.choice import LETTERS, extract_choice
-from evalkit.spec.benchmark import BenchmarkSpec, Prompt
+from evalkit.specs.benchmark import BenchmarkSpec, Prompt
 from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
 
 # A choice metric scores one sample from its per-choice log-likelihoods.

@@ -30,7 +30,7 @@ from evalkit.metrics import (
 )
 from evalkit.metrics.inputs import as_references
 from evalkit.metrics.sacre import CORPUS_METRICS
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.types import GenerateResult, Request, Result, Sample
 
 _RUNNER_OPTIONS = ("group_by", "rollups")  # read by the runner, not by the metrics

@@ -43,8 +43,8 @@ from evalkit.scoring.refusal_rules import (
     classify,
     is_refusal,
 )
-from evalkit.spec.benchmark import BenchmarkSpec
-from evalkit.spec.yaml_strict import load_yaml
+from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.yaml_strict import load_yaml
 from evalkit.stats.aggregate import metric_table
 from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from evalkit.errors import ConfigError
-from evalkit.spec.yaml_strict import load_yaml
+from evalkit.specs.yaml_strict import load_yaml
 
 Category = Literal["knowledge", "reasoning", "coding", "safety", "instruction-following", "general"]
 
