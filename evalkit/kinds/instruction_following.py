@@ -21,7 +21,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.ifeval import MissingDependency, checked_kwargs, follow_loose, follow_strict
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.stats.aggregate import metric_table
 from evalkit.stats.uncertainty import summarize_mean, summarize_ratio
 from evalkit.types import GenerateResult, Request, Result, Sample
