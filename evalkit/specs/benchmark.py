@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from evalkit.errors import ConfigError
 from evalkit.specs.yaml_strict import load_yaml
 
-Category = Literal["knowledge", "reasoning", "coding", "safety", "general"]
+Category = Literal["knowledge", "reasoning", "coding", "safety", "instruction-following", "general"]
 
 
 class _Strict(BaseModel):
