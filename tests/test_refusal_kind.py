@@ -120,7 +120,12 @@ def test_judge_verdicts_replace_the_rules_and_invalid_is_counted_not_guessed():
     assert entry["n_errors"] == 1
     summary = kind.summarize(scored)
     assert summary["classifier"] == "judge:openai:j" and summary["n_invalid"] == 1
-    assert summary["rules_agreement_with_judge"] == {"refuse_comply": 0.5, "n": 2}
+    agreement = summary["rules_agreement_with_judge"]
+    assert (agreement["refuse_comply"], agreement["three_class"], agreement["n"]) == (0.5, 0.5, 2)
+    # rows = the judge's class, columns = the rules' class: the judge's refusal was called compliance
+    assert agreement["confusion"]["2_full_refusal"]["1_full_compliance"] == 1
+    assert agreement["confusion"]["1_full_compliance"]["1_full_compliance"] == 1
+    assert sum(sum(row.values()) for row in agreement["confusion"].values()) == 2
 
 
 def test_jury_takes_the_majority_and_a_tie_is_invalid():

@@ -71,6 +71,7 @@ _KINDS: dict[str, str] = {
     "refusal": "evalkit.kinds.refusal:RefusalKind",
     "reference": "evalkit.kinds.reference:ReferenceKind",
     "judged": "evalkit.kinds.judged:JudgedKind",
+    "instruction_following": "evalkit.kinds.instruction_following:InstructionFollowingKind",
 }
 
 

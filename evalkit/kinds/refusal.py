@@ -38,6 +38,7 @@ from evalkit.scoring.refusal_rules import (
     LABELS,
     PARTIAL_REFUSAL,
     classify,
+    confusion,
     is_refusal,
 )
 from evalkit.specs.benchmark import BenchmarkSpec
@@ -145,7 +146,7 @@ class RefusalKind:
         scored = []
         for sample, (result,) in zip(samples, results):
             assert isinstance(result, GenerateResult)
-            verdict = classify(result.text)
+            verdict = classify(result.text, unsafe=self._side(sample) != "over_refusal")
             scored.append(Scored(sample=sample, prompt="", output=result.text, scores=self._scores(sample, verdict.label),
                                  extracted=verdict.label,
                                  extra={"refusal_class": verdict.label, "classifier": "rules", "rule": verdict.rule}))
@@ -199,8 +200,11 @@ class RefusalKind:
             pairs = [(s.extra["rules_class"], s.extra["refusal_class"]) for s in ok
                      if s.extra.get("refusal_class") is not None and s.extra.get("rules_class") is not None]
             agree = sum(is_refusal(r) == is_refusal(j) for r, j in pairs)
+            exact = sum(r == j for r, j in pairs)
             summary["rules_agreement_with_judge"] = {"refuse_comply": agree / len(pairs) if pairs else None,
-                                                     "n": len(pairs)}
+                                                     "three_class": exact / len(pairs) if pairs else None,
+                                                     "n": len(pairs),
+                                                     "confusion": confusion([(j, r) for r, j in pairs])}
         if self.breakdowns:
             summary["breakdowns"] = {field: _breakdown(scored, field, self.metrics()) for field in self.breakdowns}
         return summary
