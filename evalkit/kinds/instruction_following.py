@@ -9,19 +9,20 @@ A sample's ``target`` is its list of instruction ids and its ``kwargs`` metadata
 
 results.json also gets ``groups`` (per instruction id) and ``categories`` (per id prefix, e.g.
 ``keywords``), each with instruction-level strict and loose accuracy, and ``n_instructions``. Loose accuracy
-also accepts the response with its first and/or last line removed and with ``*`` removed. No options.
+also accepts the response with its first and/or last line removed and with ``*`` removed. No options of its own (``group_by``/``rollups`` only).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.ifeval import MissingDependency, checked_kwargs, follow_loose, follow_strict
 from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
 from evalkit.stats.aggregate import metric_table
 from evalkit.stats.uncertainty import summarize_mean, summarize_ratio
 from evalkit.types import GenerateResult, Request, Result, Sample
@@ -44,11 +45,12 @@ def instructions_of(sample: Sample) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 class InstructionFollowingKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        if spec.options:
-            raise ConfigError(f"benchmark {spec.name}: kind instruction_following takes no options, "
-                              f"got {sorted(spec.options)}")
+    Options: ClassVar[type[KindOptions]] = KindOptions  # only the runner's group_by/rollups
+
+    def __init__(self, spec: BenchmarkSpec, options: KindOptions | None = None,
+                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
         self.spec = spec
+        self.options = options or kind_options(KindOptions, spec)
         self.prompts = PromptBuilder(spec, fewshot_pool)
 
     def metrics(self) -> list[MetricInfo]:
