@@ -146,7 +146,8 @@ def _check_value(param: str, value: Any, details: Mapping[str, Any], allowed: li
     answer_type = next((type(a) for a in allowed if a != ""), None)
     # possible answers of another type than the declared one name a variable (e.g. "mapController")
     is_variable = answer_type is not None and answer_type is not expected
-    if type(value) is expected and (element_type is None or _elements_typed(value, allowed, element_type)):
+    if type(value) is expected and (element_type is None or (isinstance(value, list)
+                                                              and _elements_typed(value, allowed, element_type))):
         pass
     elif answer_type is not None and type(value) is answer_type:
         is_variable = True
