@@ -135,3 +135,22 @@ def test_malformed_row_stops_before_any_model_call(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert "ifeval-7" in lines[0] and "relation" in lines[0] and "'less than' or 'at least'" in lines[0]
+
+
+def test_over_http_the_prompt_is_sent_as_written(data_dir: Path, tmp_path: Path, fake_server) -> None:
+    """Through the OpenAI protocol (the project's fake server on 127.0.0.1): each IFEval prompt goes out as
+    one user turn, unchanged, and the reply is scored like a predictions file."""
+    rows = _rows(data_dir)[:40]
+    assert not {r["key"] for r in rows} & set(CONTRADICTORY)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"match": r["prompt"], "output": satisfying_response(r)}) + "\n"
+                               for r in rows), encoding="utf-8")
+    server = fake_server("--answers", str(answers))
+    out = tmp_path / "run"
+    proc = run_cli("run", "--model", "openai:fake", "--base-url", server.base_url, "--benchmark", "ifeval",
+                   "--data-dir", str(data_dir), "--limit", "40", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "results.json").read_text())["benchmarks"]["ifeval"]["metrics"]
+    assert metrics["prompt_level_strict"]["value"] == 1.0 and metrics["inst_level_loose"]["value"] == 1.0
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert [s["input"] for s in samples] == [f"[user]\n{r['prompt']}" for r in rows]
