@@ -154,3 +154,22 @@ def test_over_http_the_prompt_is_sent_as_written(data_dir: Path, tmp_path: Path,
     assert metrics["prompt_level_strict"]["value"] == 1.0 and metrics["inst_level_loose"]["value"] == 1.0
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert [s["input"] for s in samples] == [f"[user]\n{r['prompt']}" for r in rows]
+
+
+def test_hub_rows_give_the_same_instructions(data_dir: Path) -> None:
+    """google/IFEval on the hub stores kwargs in one schema: every parameter name in every mapping, null
+    when the instruction does not use it. Rows rebuilt that way give the same validated instructions."""
+    from evalkit.data.fields import rows_to_samples
+    from evalkit.data.loading import load_local
+    from evalkit.kinds.instruction_following import instructions_of
+    from evalkit.specs.registry import get_spec
+
+    spec = get_spec("ifeval")
+    local_rows = load_local(spec.sources.local, data_dir)
+    names = sorted({k for r in local_rows for kwargs in r["kwargs"] for k in kwargs})
+    hub_rows = [dict(r, kwargs=[{n: kwargs.get(n) for n in names} for kwargs in r["kwargs"]],
+                     _file="train", _index=i) for i, r in enumerate(local_rows)]
+    local = rows_to_samples([dict(r) for r in local_rows], spec.fields, "ifeval")
+    hub = rows_to_samples(hub_rows, spec.sources.hub.fields or spec.fields, "ifeval")
+    assert len(names) > 20 and [s.id for s in local] == [s.id for s in hub]
+    assert [instructions_of(s) for s in local] == [instructions_of(s) for s in hub]
