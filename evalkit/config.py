@@ -79,6 +79,8 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
+            raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
 
