@@ -8,8 +8,9 @@ one, so one file can cover several benchmarks whose ids collide):
     {"benchmark": "gsm8k", "id": "gsm8k-0", "output": "..."}          disambiguated
 
 JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
-``choice_logliks`` as a JSON list) are accepted. Other fields are ignored, so a previous run's
-``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
+``choice_logliks`` as a JSON list) are accepted. An optional ``finish_reason`` ("length" for a reply
+cut at the token limit) is passed on, so a truncated reply stays truncated. Other fields are ignored, so
+a previous run's ``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
 replica, for pass@k). The runner asks ``check_coverage`` first, so a missing id stops the run before
 anything is scored, naming the first one and how many are missing.
 """
@@ -39,6 +40,7 @@ class Prediction:
     output: tuple[str, ...] | None
     choice_logliks: tuple[float, ...] | None
     where: str  # "FILE:LINE", for error messages
+    finish_reason: str = "stop"
 
 
 def _parse_logliks(value: Any, where: str) -> tuple[float, ...] | None:
@@ -86,8 +88,11 @@ def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
     for where, row in _rows(path):
         if row.get("id") in (None, ""):
             raise DataError(f"{where}: a prediction needs an \"id\" (the sample id, as in samples.jsonl)")
+        finish = row.get("finish_reason") or "stop"
+        if not isinstance(finish, str):
+            raise DataError(f"{where}: finish_reason must be a string such as \"stop\" or \"length\"")
         prediction = Prediction(_parse_output(row.get("output"), where),
-                                _parse_logliks(row.get("choice_logliks"), where), where)
+                                _parse_logliks(row.get("choice_logliks"), where), where, finish)
         if prediction.output is None and prediction.choice_logliks is None:
             continue
         key = (row.get("benchmark") or None, str(row["id"]))
@@ -155,7 +160,7 @@ class PredictionsBackend:
         if len(outputs) != n:
             raise DataError(f"{prediction.where}: {len(outputs)} outputs for {benchmark} sample {sample.id!r}, "
                             f"which needs {n}")
-        return [GenerateResult(text=text, finish_reason="stop") for text in outputs]
+        return [GenerateResult(text=text, finish_reason=prediction.finish_reason) for text in outputs]
 
     async def call(self, request: Request) -> Result:  # pragma: no cover - the runner uses results_for
         raise BackendError("the predictions backend answers through results_for, not call")

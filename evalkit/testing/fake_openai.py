@@ -9,6 +9,10 @@ prove that a re-run made zero model calls. What the "model" says comes from a re
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
+An answers entry may also carry ``"reasoning"`` (returned as the message's ``reasoning_content``, as vLLM
+and DeepSeek do, and counted in ``usage.completion_tokens_details.reasoning_tokens``) and
+``"finish_reason"`` (e.g. ``"length"``); a responder may return such a dict (``content``, ``reasoning``,
+``finish_reason``) instead of text.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-Responder = Callable[[dict[str, Any]], str]
+Reply = str | dict[str, Any]  # text, or {"content", "reasoning", "finish_reason"}
+Responder = Callable[[dict[str, Any]], Reply]
 FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
 
 
@@ -35,14 +40,19 @@ def answers_responder(path: str, default: str) -> Responder:
     """Reply with the output of the first entry whose ``match`` occurs in the last message."""
     entries = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
 
-    def respond(body: dict[str, Any]) -> str:
+    def respond(body: dict[str, Any]) -> Reply:
         text = _last_text(body)
         for entry in entries:
             if entry["match"] in text:
                 outputs = entry.get("outputs")
                 if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
-                    return str(outputs[int(body.get("seed") or 0) % len(outputs)])
-                return str(entry["output"])
+                    content = str(outputs[int(body.get("seed") or 0) % len(outputs)])
+                else:
+                    content = str(entry["output"])
+                if "reasoning" in entry or "finish_reason" in entry:
+                    return {"content": content, "reasoning": entry.get("reasoning"),
+                            "finish_reason": entry.get("finish_reason", "stop")}
+                return content
         return default
 
     return respond
@@ -122,16 +132,24 @@ class FakeOpenAI:
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
-        text = self.responder(body)
+        reply = self.responder(body)
         self.stats["completed"] += 1
         self.log.append(body)
+        text, reasoning, finish = (reply, None, "stop") if isinstance(reply, str) else (
+            reply.get("content"), reply.get("reasoning"), reply.get("finish_reason", "stop"))
+        message: dict[str, Any] = {"role": "assistant", "content": text}
+        thinking = len(reasoning.split()) if reasoning else 0
+        if reasoning is not None:
+            message["reasoning_content"] = reasoning
+        completion = len((text or "").split()) + thinking
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         return web.json_response({
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
-                      "total_tokens": prompt_tokens + len(text.split())},
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                      "total_tokens": prompt_tokens + completion,
+                      "completion_tokens_details": {"reasoning_tokens": thinking}},
         })
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
@@ -141,8 +159,10 @@ class FakeOpenAI:
             return fault
         await asyncio.sleep(self.latency)
         prompt = _last_text(body)
-        text = self.responder(body)
-        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+        reply = self.responder(body)
+        text = reply if isinstance(reply, str) else str(reply.get("content") or "")
+        finish = "stop" if isinstance(reply, str) else reply.get("finish_reason", "stop")
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
         if body.get("echo") and body.get("logprobs") is not None:
             choice["text"] = prompt + " ."
             choice["logprobs"] = _word_logprobs(prompt + " .")
