@@ -11,17 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from evalkit.kinds.generate import _extract
+from evalkit.kinds.generate import Extractor, _extract
 from evalkit.scoring.compare import as_integer, comparison
 from evalkit.scoring.gpqa import extract_letter_index
 from evalkit.scoring.mmlu_pro import extract_letter, fallback_guess
-from evalkit.spec.registry import get_spec
+from evalkit.specs.registry import get_spec
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
-def _extractors(name: str) -> dict[str, dict]:
-    return {e.get("name", "answer"): e for e in get_spec(name).options["extractors"]}
+def _extractors(name: str) -> dict[str, Extractor]:
+    return {e.get("name", "answer"): Extractor(**e) for e in get_spec(name).options["extractors"]}
 
 
 # -- GSM8K (lm-eval gsm8k / gsm8k_cot: strict-match take_first, flexible-extract group_select -1) -----
@@ -109,7 +109,7 @@ def test_gpqa_extraction_follows_lm_eval_flexible(reply, index):
     ("So The Answer Is valid.", "valid"),  # lm-eval's lookbehind is case-sensitive: no match
 ])
 def test_bbh_extraction_is_the_documented_leniency(reply, ours):
-    (extractor,) = get_spec("bbh").options["extractors"]
+    (extractor,) = _extractors("bbh").values()
     assert _extract(reply, extractor) == ours
 
 
@@ -122,7 +122,7 @@ def test_integer_answers(text, value):
 
 
 def test_aime_reads_the_answer_with_math_verify():
-    (extractor,) = get_spec("aime24").options["extractors"]
+    (extractor,) = _extractors("aime24").values()
     integer = comparison("integer").equal
     assert integer(_extract("... so $m+n = \\boxed{073}$.", extractor), 73)
     assert integer(_extract("The final answer is 204", extractor), 204)

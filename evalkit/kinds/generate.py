@@ -1,6 +1,6 @@
 """Generate, extract, compare: free-text answers scored by exact match after extraction (GSM8K, BBH, MATH, AIME).
 
-``options``:
+``options`` (``GenerateOptions``; unknown keys are errors):
   extractors: list of {name, kind: regex|last_number|boxed|math_verify|full, pattern, group, select}
               one metric ``<metric>_<name>`` each (``<metric>`` when there is one nameless);
   compare:    number | exact | integer | math | math_verify   (scoring/compare.py)
@@ -18,57 +18,80 @@ item contributes one value, so intervals are over items, not samples.
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, ClassVar, Literal
 
-from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
+from pydantic import Field, model_validator
+
+from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.kinds.sampling import samples_per_item
 from evalkit.scoring.compare import comparison
 from evalkit.scoring.extract import extract_last_boxed, extract_last_number, extract_regex
 from evalkit.scoring.reasoning import Reply, split_reply
 from evalkit.scoring.vote import majority
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions, StrictModel
 from evalkit.types import GenerateResult, Request, Result, Sample
 
-EXTRACTOR_KINDS = ("regex", "last_number", "boxed", "math_verify", "full")
+
+class Extractor(StrictModel):
+    """How one answer is pulled out of a reply; each extractor is its own metric."""
+
+    name: str | None = None
+    kind: Literal["regex", "last_number", "boxed", "math_verify", "full"] = "regex"
+    pattern: str | None = None  # regex only
+    group: int = 1
+    select: Literal["first", "last"] = "first"
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> Extractor:
+        if self.kind == "regex":
+            if self.pattern is None:
+                raise ValueError("a regex extractor needs a pattern")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {self.pattern!r}: {exc}") from None
+        return self
 
 
-def _extract(text: str, extractor: dict[str, Any]) -> str | None:
-    kind = extractor.get("kind", "regex")
-    if kind == "regex":
-        return extract_regex(text, extractor["pattern"], extractor.get("group", 1), extractor.get("select", "first"))
-    if kind == "last_number":
+class GenerateOptions(KindOptions):
+    extractors: list[Extractor] = Field(default_factory=lambda: [Extractor(kind="full")], min_length=1)
+    compare: Literal["number", "exact", "integer", "math", "math_verify"] = "exact"
+    metric: str = "exact_match"  # the metric's name (AIME: pass@1)
+
+
+def _extract(text: str, extractor: Extractor) -> str | None:
+    if extractor.kind == "regex":
+        return extract_regex(text, extractor.pattern or "", extractor.group, extractor.select)
+    if extractor.kind == "last_number":
         return extract_last_number(text)
-    if kind == "boxed":
+    if extractor.kind == "boxed":
         return extract_last_boxed(text)
-    if kind == "math_verify":
+    if extractor.kind == "math_verify":
         from evalkit.scoring.verified_math import extract_answer
 
         return extract_answer(text)
-    if kind == "full":
-        return text.strip()
-    raise ConfigError(f"unknown extractor kind {kind!r}; use {', '.join(EXTRACTOR_KINDS)}")
+    return text.strip()
 
 
 class GenerateKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, config: Any = None,
-                 **_: Any) -> None:
+    Options: ClassVar[type[GenerateOptions]] = GenerateOptions
+
+    def __init__(self, spec: BenchmarkSpec, options: GenerateOptions | None = None,
+                 fewshot_pool: list[Sample] | None = None, config: Any = None, **_: Any) -> None:
         self.spec = spec
+        self.options = options or kind_options(GenerateOptions, spec)
         self.prompts = PromptBuilder(spec, fewshot_pool)
-        self.extractors: list[dict[str, Any]] = spec.options.get("extractors") or [{"kind": "full"}]
-        for extractor in self.extractors:
-            if extractor.get("kind", "regex") not in EXTRACTOR_KINDS:
-                raise ConfigError(f"benchmark {spec.name}: unknown extractor kind {extractor.get('kind')!r}; "
-                                  f"use {', '.join(EXTRACTOR_KINDS)}")
-        self.compare = comparison(spec.options.get("compare", "exact"))
-        self.metric: str = spec.options.get("metric", "exact_match")
+        self.extractors = self.options.extractors
+        self.compare = comparison(self.options.compare)
+        self.metric = self.options.metric
         self.n = samples_per_item(spec, config)
 
-    def _metric_name(self, extractor: dict[str, Any], base: str | None = None) -> str:
-        name = extractor.get("name")
+    def _metric_name(self, extractor: Extractor, base: str | None = None) -> str:
         base = base or self.metric
-        return f"{base}_{name}" if name else base
+        return f"{base}_{extractor.name}" if extractor.name else base
 
     def metrics(self) -> list[MetricInfo]:
         names = [self._metric_name(e) for e in self.extractors]
@@ -98,7 +121,7 @@ class GenerateKind:
             answers = [None if cut else per_reply[index] for per_reply, cut in zip(found, why)]
             hits = [float(self.compare.equal(a, sample.target)) if a is not None else 0.0 for a in answers]
             scores[self._metric_name(extractor)] = sum(hits) / len(hits)
-            label = extractor.get("name", "answer")
+            label = extractor.name or "answer"
             extracted[label] = answers[0] if self.n == 1 else answers
             if self.n > 1:
                 voted = majority(answers, self.compare.equal)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
 
 
 def samples_per_item(spec: BenchmarkSpec, config: Any) -> int:

@@ -7,7 +7,7 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
 It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
 prove that a re-run made zero model calls. What the "model" says comes from a responder:
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
-picked by the request's seed) or ``--responder
+picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
 An answers entry may also carry ``"reasoning"`` (returned as the message's ``reasoning_content``, as vLLM
 and DeepSeek do, and counted in ``usage.completion_tokens_details.reasoning_tokens``) and
@@ -31,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-Reply = str | dict[str, Any]  # text, or {"content", "reasoning", "finish_reason"}
+# text, or {"content": text | None, "tool_calls": [{"name", "arguments"}], "reasoning": text, "finish_reason"}
+Reply = str | dict[str, Any]
 Responder = Callable[[dict[str, Any]], Reply]
 FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
 
@@ -44,6 +45,8 @@ def answers_responder(path: str, default: str) -> Responder:
         text = _last_text(body)
         for entry in entries:
             if entry["match"] in text:
+                if "tool_calls" in entry:
+                    return {"content": entry.get("output"), "tool_calls": entry["tool_calls"]}
                 outputs = entry.get("outputs")
                 if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
                     content = str(outputs[int(body.get("seed") or 0) % len(outputs)])
@@ -132,16 +135,12 @@ class FakeOpenAI:
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
-        reply = self.responder(body)
+        message, finish = chat_message(self.responder(body))
+        text = message["content"] or ""
         self.stats["completed"] += 1
         self.log.append(body)
-        text, reasoning, finish = (reply, None, "stop") if isinstance(reply, str) else (
-            reply.get("content"), reply.get("reasoning"), reply.get("finish_reason", "stop"))
-        message: dict[str, Any] = {"role": "assistant", "content": text}
-        thinking = len(reasoning.split()) if reasoning else 0
-        if reasoning is not None:
-            message["reasoning_content"] = reasoning
-        completion = len((text or "").split()) + thinking
+        thinking = len(message.get("reasoning_content", "").split())
+        completion = len(text.split()) + thinking
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         return web.json_response({
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
@@ -172,6 +171,23 @@ class FakeOpenAI:
             "model": body.get("model", "fake"), "choices": [choice],
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 1, "total_tokens": len(prompt.split()) + 1},
         })
+
+
+def chat_message(reply: Reply) -> tuple[dict[str, Any], str]:
+    """A responder's reply as an assistant message and its finish reason; scripted tool calls get the
+    OpenAI shape (ids, ``type: function``, arguments as a JSON string unless the script gives a string)."""
+    if isinstance(reply, str):
+        return {"role": "assistant", "content": reply}, "stop"
+    calls = [{"id": f"call_{i}", "type": "function",
+              "function": {"name": call["name"], "arguments": call["arguments"] if isinstance(call["arguments"], str)
+                           else json.dumps(call["arguments"])}}
+             for i, call in enumerate(reply.get("tool_calls") or [])]
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if calls:
+        message["tool_calls"] = calls
+    if reply.get("reasoning") is not None:  # as vLLM and DeepSeek return a reasoning model's thinking
+        message["reasoning_content"] = reply["reasoning"]
+    return message, reply.get("finish_reason") or ("tool_calls" if calls else "stop")
 
 
 def _word_logprobs(text: str) -> dict[str, Any]:
