@@ -42,6 +42,7 @@ from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreeme
 from evalkit.judging.bias import figure, pair_score
 from evalkit.judging.parse import Parsed, parse_verdict
 from evalkit.judging.records import PairItem, score_of, winner_of
+from evalkit.judging.style import markdown_counts
 from evalkit.judging.templates import JudgeTemplate, load_template
 from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
@@ -273,6 +274,7 @@ class JudgedKind:
             "model_b": None if pointwise else item.model_b, "order": call.order, "verdict": verdict,
             "winner": winner, "valid": verdict is not None, "rationale": parsed.rationale if parsed else None,
             "score": score, "len_a": len(item.response_a), "len_b": None if pointwise else len(item.response_b),
+            "md_a": markdown_counts(item.response_a), "md_b": None if pointwise else markdown_counts(item.response_b),
             "gold": item.gold, "probe": self.options.probe or None, "category": item.category,
             "retried": retried, "problem": (parsed.problem if parsed else f"judge call failed: {outcome.error}"),
             "template": call.template.name,
