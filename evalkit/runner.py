@@ -37,6 +37,7 @@ class RunSummary:
     n_samples: int
     n_errors: int
     exceeded_error_rate: bool
+    judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
 
 
 def _versions() -> dict[str, str | None]:
@@ -150,16 +151,18 @@ class Runner:
             errors += entry["n_errors"]
         self.rundir.write_samples(rows)
         judged = [row for task in tasks for row in getattr(task.kind, "judgment_rows", list)()]
+        failures: list[str] = []
         if judged:  # <run>/judgments.jsonl and results.json "judge_bias"
-            from evalkit.judging.outputs import write_judge_outputs
+            from evalkit.judging.outputs import failed_judges, write_judge_outputs
 
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
+            failures = failed_judges(judged)
         self.rundir.write_json(self.rundir.results_path, results)
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded)
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures))
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
