@@ -43,6 +43,7 @@ class RunConfig:
     judge_template: str | None = None  # a judges/ template name or YAML path, replacing the benchmark's
     judge_criteria: str | None = None  # criteria text replacing the template's default
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
+    label: str | None = None  # the run's short name in reports (default: the model id)
     quiet: bool = False
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)

@@ -298,7 +298,8 @@ class Runner:
     def _row(benchmark: str, item: Scored) -> dict[str, Any]:
         return {
             "benchmark": benchmark, "id": item.sample.id, "input": item.prompt, "output": item.output,
-            "target": item.sample.target, "scores": item.scores, "extracted": item.extracted,
+            "target": item.sample.target, "choices": list(item.sample.choices) if item.sample.choices else None,
+            "scores": item.scores, "extracted": item.extracted,
             "error": item.error, "metadata": item.sample.metadata, **item.extra,
         }
 

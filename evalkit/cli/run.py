@@ -46,6 +46,7 @@ def run_command(
     judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
     judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
     from evalkit.cli.output import print_results
@@ -60,7 +61,7 @@ def run_command(
         out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
-        judges=judge or [], quiet=quiet, judge_swap=swap, judge_policy=swap_policy, jury=jury,
+        judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
