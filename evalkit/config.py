@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
+from evalkit.specs.strict import check_keys
 
 # `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
 # two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
 DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")  # the values OpenAI's API accepts
 
 
 @dataclass
@@ -40,6 +43,7 @@ class RunConfig:
     judge_template: str | None = None  # a judges/ template name or YAML path, replacing the benchmark's
     judge_criteria: str | None = None  # criteria text replacing the template's default
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
+    label: str | None = None  # the run's short name in reports (default: the model id)
     quiet: bool = False
     executor: str = "local"  # local | ray (docs/distributed.md)
     ray_address: str | None = None  # --executor ray: a cluster address; None means "auto", else a local Ray
@@ -47,6 +51,14 @@ class RunConfig:
     tokens_per_minute: float | None = None  # --executor ray: the global limiter's tokens/min
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], where: str = "run options") -> RunConfig:
+        """A config from keyword options (the Python API): an unknown one is named, with the closest."""
+        check_keys(options, (f.name for f in fields(cls)), where)
+        config = cls(**options)
+        config.validate()
+        return config
 
     def validate(self) -> None:
         if not self.benchmarks:
@@ -73,6 +85,13 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        if self.backend.max_tokens is not None and self.backend.max_tokens < 1:
+            raise ConfigError(f"--max-tokens must be at least 1, got {self.backend.max_tokens}")
+        if self.backend.reasoning_effort is not None and self.backend.reasoning_effort not in REASONING_EFFORTS:
+            raise ConfigError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                              f"got {self.backend.reasoning_effort!r}")
+        if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
+            raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
         self._validate_executor()
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")

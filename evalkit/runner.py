@@ -37,6 +37,7 @@ class RunSummary:
     n_samples: int
     n_errors: int
     exceeded_error_rate: bool
+    judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
 
 
 def _versions() -> dict[str, str | None]:
@@ -90,6 +91,8 @@ def _apply_overrides(request: Request, config: RunConfig) -> Request:
         changes["temperature"] = options.temperature
     if options.top_p is not None:
         changes["top_p"] = options.top_p
+    if options.max_tokens is not None:
+        changes["max_tokens"] = options.max_tokens
     temperature = changes.get("temperature", request.temperature)
     if temperature > 0 and request.seed is None:
         changes["seed"] = config.seed + request.replica
@@ -100,14 +103,6 @@ def _default_out(config: RunConfig) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     model = (config.model or "embedded").replace(":", "_").replace("/", "_")
     return Path("runs") / f"{stamp}-{model}"
-
-
-def _check_resume(rundir: RunDir, backend: Backend) -> None:
-    if not rundir.manifest_path.exists():
-        return
-    previous = rundir.manifest().get("model", {}).get("identity")
-    if previous and previous != backend.identity:
-        raise ConfigError(f"{rundir.path} holds a run of another model ({previous}); choose a new --out")
 
 
 def _executor(config: RunConfig, backend: Backend, options: BackendOptions, journal: ResponseStore,
@@ -136,20 +131,19 @@ class Runner:
         tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
-            _check_resume(self.rundir, backend)
-            self.rundir.create()
+            self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [[[_apply_overrides(r, config) for r in task.kind.requests(s, mode)] for s in task.samples]
                     for task, mode in zip(tasks, modes)]
             manifest = self._manifest(backend, tasks, modes, plan, started)
-            self.rundir.write_json(self.rundir.manifest_path, manifest)
+            self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
                 manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
                                 error=None if stopped else (str(exc) or type(exc).__name__))
-                self.rundir.write_json(self.rundir.manifest_path, manifest)
+                self.rundir.record_stop(manifest)
                 raise
         finally:
             await backend.aclose()
@@ -161,7 +155,7 @@ class Runner:
             if config.judges and hasattr(task.kind, "judge_requests"):
                 scored = await self.judge(task.kind, scored, exec_stats)
             metrics = task.kind.metrics()
-            entry = aggregate(scored, metrics, task.spec.options.get("group_by"), task.spec.options.get("rollups"))
+            entry = aggregate(scored, metrics, task.kind.options.group_by, task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
             extra = getattr(task.kind, "summarize", None)
             if extra is not None:
@@ -172,16 +166,18 @@ class Runner:
             errors += entry["n_errors"]
         self.rundir.write_samples(rows)
         judged = [row for task in tasks for row in getattr(task.kind, "judgment_rows", list)()]
+        failures: list[str] = []
         if judged:  # <run>/judgments.jsonl and results.json "judge_bias"
-            from evalkit.judging.outputs import write_judge_outputs
+            from evalkit.judging.outputs import failed_judges, write_judge_outputs
 
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
+            failures = failed_judges(judged)
         self.rundir.write_json(self.rundir.results_path, results)
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded)
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures))
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
@@ -315,7 +311,8 @@ class Runner:
     def _row(benchmark: str, item: Scored) -> dict[str, Any]:
         return {
             "benchmark": benchmark, "id": item.sample.id, "input": item.prompt, "output": item.output,
-            "target": item.sample.target, "scores": item.scores, "extracted": item.extracted,
+            "target": item.sample.target, "choices": list(item.sample.choices) if item.sample.choices else None,
+            "scores": item.scores, "extracted": item.extracted,
             "error": item.error, "metadata": item.sample.metadata, **item.extra,
         }
 

@@ -19,10 +19,14 @@ class BackendOptions:
     dtype: str = "auto"
     device: str = "auto"
     batch_size: int = 16
+    batch_timeout: float | None = 600.0  # local models: wall-clock seconds one generation batch may take
     chat_template: bool | None = None  # None: use the tokenizer's template when it has one
     temperature: float | None = None
     top_p: float | None = None
     seed: int = 0
+    max_tokens: int | None = None  # overrides the spec's generation.max_tokens
+    reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
+    max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
 
 
 _PROVIDERS: dict[str, str] = {

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import DataError
-from evalkit.spec.benchmark import HubSource, LocalSource
+from evalkit.specs.benchmark import HubSource, LocalSource
 
 Row = dict[str, Any]
 
@@ -34,6 +35,20 @@ def load_local(source: LocalSource, data_dir: Path) -> list[Row]:
     return rows
 
 
+def local_sha256(source: LocalSource, data_dir: Path) -> str:
+    """One sha256 over every file the source matches (names relative to --data-dir, then bytes), so two
+    runs on different local copies never look alike to the gate."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.glob(source.files)):
+        digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror}") from None
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _read_text(path: Path) -> str:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
@@ -42,13 +57,27 @@ def _read_text(path: Path) -> str:
         raise DataError(f"cannot read {path}: {exc}") from None
 
 
+def _read_parquet(path: Path) -> list[Row]:
+    """Rows of a Parquet file (the hub's own format, e.g. MMLU-Pro); list columns become Python lists."""
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]  # a dependency of datasets
+    except ImportError:  # pragma: no cover - datasets requires pyarrow
+        raise DataError(f"reading {path} needs pyarrow: pip install pyarrow") from None
+    try:
+        return pq.read_table(path).to_pylist()  # type: ignore[no-any-return]
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+
+
 def _read_file(path: Path, source: LocalSource) -> list[Row]:
-    text = _read_text(path)
     fmt = source.format
     if fmt == "auto":
         name = path.name.removesuffix(".gz")
         fmt = "csv" if name.endswith(".csv") else "jsonl" if name.endswith(".jsonl") else "json"
-        fmt = "text" if name.endswith(".txt") else fmt
+        fmt = "text" if name.endswith(".txt") else "parquet" if name.endswith(".parquet") else fmt
+    if fmt == "parquet":
+        return _read_parquet(path)
+    text = _read_text(path)
     if fmt == "text":  # e.g. BIG-Bench-Hard's cot-prompts/<task>.txt: one prompt per file
         return [{"text": text}]
     if fmt == "csv":

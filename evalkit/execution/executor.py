@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from evalkit.backends.base import Backend, RequestError, RetryableError
+from evalkit.errors import BackendError
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
 from evalkit.types import Request, Result, request_key
@@ -36,6 +37,7 @@ class ExecutionStats:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0  # included in completion_tokens
     wall_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
@@ -112,6 +114,7 @@ class Executor:
             self.cache.put(key, self.backend.identity, result)
         self.stats.prompt_tokens += result.usage.prompt_tokens
         self.stats.completion_tokens += result.usage.completion_tokens
+        self.stats.reasoning_tokens += result.usage.reasoning_tokens
 
     async def _run_concurrent(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
@@ -168,12 +171,51 @@ class Executor:
     def _run_batched(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
     ) -> None:
+        """Local batches: an item the backend rejects (``RequestError``) errors that sample; an exception
+        that breaks a whole batch is isolated by re-asking the unanswered items in halves, so only the item
+        that raises is errored and the rest still run batched. ``BackendError`` (nothing can work) stops."""
         if not work:
             return
-        requests = [r for _, r in work]
-        self.stats.model_calls += len(requests)
-        for index, result in self.backend.call_batch(requests):
-            key = work[index][0]
-            self._persist(key, result)
-            outcomes[key] = Outcome(result=result)
-            progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
+        self.stats.model_calls += len(work)
+        self._answer_isolated(work, outcomes, progress)
+
+    def _answer_isolated(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        for key, result in answer_isolated(self.backend, work):
+            self._record_batched(key, result, outcomes, progress)
+
+    def _record_batched(self, key: str, result: Result | RequestError, outcomes: dict[str, Outcome],
+                        progress: ProgressHook) -> None:
+        if isinstance(result, RequestError):
+            self.stats.errors += 1
+            outcomes[key] = Outcome(result=None, error=f"request rejected: {result}")
+            progress(1, 0, 1)
+            return
+        self._persist(key, result)
+        outcomes[key] = Outcome(result=result)
+        progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
+
+
+def answer_isolated(backend: Backend, work: list[tuple[str, Request]]) -> Iterator[tuple[str, Result | RequestError]]:
+    """(key, result or RequestError) for each item, batched. An exception that breaks a whole batch is
+    isolated by re-asking the unanswered items in halves, so only the item that raises is errored and the
+    rest still run batched. ``BackendError`` (nothing can work) propagates. Shared by the local executor
+    and the Ray executor's model replicas."""
+    answered: set[int] = set()
+    try:
+        for index, result in backend.call_batch([r for _, r in work]):
+            answered.add(index)
+            yield work[index][0], result
+    except BackendError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
+        rest = [item for i, item in enumerate(work) if i not in answered]
+        if len(work) == 1:
+            yield work[0][0], RequestError(f"{type(exc).__name__}: {exc}")
+        elif answered:  # progress was made: the rest as one batch again
+            yield from answer_isolated(backend, rest)
+        else:  # nothing came back: halve until the item that raises stands alone
+            half = len(rest) // 2
+            yield from answer_isolated(backend, rest[:half])
+            yield from answer_isolated(backend, rest[half:])

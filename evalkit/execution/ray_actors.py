@@ -18,7 +18,7 @@ from typing import Any
 
 from evalkit.backends.base import RequestError, RetryableError
 from evalkit.backends.factory import BackendOptions, create_backend
-from evalkit.execution.executor import RetryPolicy
+from evalkit.execution.executor import RetryPolicy, answer_isolated
 from evalkit.execution.ray_limiter import estimate_tokens
 from evalkit.types import GenerateRequest, Request, Result
 
@@ -69,8 +69,13 @@ class ReplicaWorker:
         return _info(self.backend.identity)
 
     def answer(self, keys: Sequence[str], requests: Sequence[Request]) -> Iterator[Answer]:
-        for index, result in self.backend.call_batch(list(requests)):
-            yield Answer(keys[index], result)
+        """Batched, with the local executor's per-item isolation: a request the backend rejects, or one whose
+        exception breaks its batch, errors alone."""
+        for key, result in answer_isolated(self.backend, list(zip(keys, requests))):
+            if isinstance(result, RequestError):
+                yield Answer(key, None, f"request rejected: {result}")
+            else:
+                yield Answer(key, result)
 
 
 class ApiWorker:

@@ -1,7 +1,7 @@
 """Coding benchmarks (HumanEval, MBPP): sample N programs per task, run each against the task's tests
 in the sandbox, report the unbiased pass@k for every k ≤ N in {1, 10, 100}.
 
-``options`` (jinja2 templates see the sample's fields):
+``options`` (``CodeOptions``; jinja2 templates see the sample's fields; unknown keys are errors):
   prefix:        code an answer continues or redefines (HumanEval: the prompt); empty for MBPP
   entry_point:   the function the task asks for (tells whole-function answers from bodies)
   test:          the test code appended after the solution
@@ -15,18 +15,21 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import Field
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder, template_context
+from evalkit.kinds.sampling import samples_per_item
 from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
 from evalkit.types import GenerateResult, Request, Result, Sample
 
 if TYPE_CHECKING:
@@ -35,34 +38,48 @@ if TYPE_CHECKING:
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
+class CodeOptions(KindOptions):
+    TEMPLATES = {"prefix": frozenset(), "entry_point": frozenset(), "test": frozenset()}
+    EXPRESSIONS = ("where", "fewshot_where")
+
+    prefix: str = ""
+    entry_point: str = ""
+    test: str  # required: the test code appended after the solution
+    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOPS))
+    where: str | None = None
+    fewshot_where: str | None = None
+    timeout: float = Field(10.0, gt=0)
+    memory_mb: int = Field(1024, gt=0)
+    workers: int | None = Field(None, ge=1)
+
+
 class CodeKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, config: Any = None,
-                 **_: Any) -> None:
+    Options: ClassVar[type[CodeOptions]] = CodeOptions
+
+    def __init__(self, spec: BenchmarkSpec, options: CodeOptions | None = None,
+                 fewshot_pool: list[Sample] | None = None, config: Any = None, **_: Any) -> None:
         self.spec = spec
-        options = spec.options
-        self.n = int(getattr(config, "samples_per_task", 1))
-        if config is not None:
-            _check_config(spec, config, self.n)
+        self.options = options = options or kind_options(CodeOptions, spec)
+        if config is not None and not getattr(config, "allow_code_execution", False):
+            raise ConfigError(_REFUSAL.format(name=spec.name))  # no code execution without consent
+        self.n = samples_per_item(spec, config)
         self.allowed = bool(getattr(config, "allow_code_execution", False))
         try:
-            self._prefix = _ENV.from_string(options.get("prefix", ""))
-            self._entry = _ENV.from_string(options.get("entry_point", ""))
-            self._test = _ENV.from_string(options["test"])
-            self._where = _ENV.compile_expression(options["where"]) if options.get("where") else None
-            fewshot_where = _ENV.compile_expression(options["fewshot_where"]) if options.get("fewshot_where") else None
-        except KeyError:
-            raise ConfigError(f"benchmark {spec.name}: a code benchmark needs options.test (the test code)") from None
+            self._prefix = _ENV.from_string(options.prefix)
+            self._entry = _ENV.from_string(options.entry_point)
+            self._test = _ENV.from_string(options.test)
+            self._where = _ENV.compile_expression(options.where) if options.where else None
+            fewshot_where = _ENV.compile_expression(options.fewshot_where) if options.fewshot_where else None
         except TemplateError as exc:
             raise ConfigError(f"benchmark {spec.name}: bad code option: {exc}") from None
         pool = fewshot_pool or []
         if fewshot_where is not None:
             pool = [s for s in pool if fewshot_where(**template_context(s))]
         self.prompts = PromptBuilder(spec, pool)
-        self.stops = tuple(options.get("stop", DEFAULT_STOPS))
-        self.limits = Limits(wall_seconds=float(options.get("timeout", 10.0)),
-                             cpu_seconds=int(options.get("timeout", 10.0)),
-                             memory_mb=int(options.get("memory_mb", 1024)))
-        self.sandbox = _sandbox(self.limits, options.get("workers"), config)
+        self.stops = tuple(options.stop)
+        self.limits = Limits(wall_seconds=float(options.timeout), cpu_seconds=int(options.timeout),
+                             memory_mb=options.memory_mb)
+        self.sandbox = _sandbox(self.limits, options.workers, config)
         self._last_run: dict[str, Any] = {}
         if config is not None:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
@@ -147,16 +164,3 @@ def _sandbox(limits: Limits, workers: int | None, config: Any) -> Sandbox | RayS
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "
             "sandbox (see docs/coding.md for what the sandbox does and does not isolate)")
-
-
-def _check_config(spec: BenchmarkSpec, config: Any, n: int) -> None:
-    """Refuse before any model call: no code execution without consent, no pass@k from identical samples."""
-    if not getattr(config, "allow_code_execution", False):
-        raise ConfigError(_REFUSAL.format(name=spec.name))
-    backend = getattr(config, "backend", None)
-    temperature = getattr(backend, "temperature", None)
-    temperature = spec.generation.temperature if temperature is None else temperature
-    predictions = str(getattr(config, "model", "") or "").startswith("predictions:")
-    if n > 1 and temperature <= 0 and not predictions:
-        raise ConfigError(f"--samples-per-task {n} with temperature 0 draws the same answer {n} times: "
-                          "pass --temperature (e.g. 0.8) for pass@k")
