@@ -97,7 +97,8 @@ def test_hf_replicas_on_both_nodes_give_the_local_results(cluster, tiny_model, t
     local = run(RunConfig(out=tmp_path / "local", **common))
     ray_run = run(RunConfig(out=tmp_path / "ray", executor="ray", ray_address=cluster.address, replicas=2, **common))
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
-    assert manifest["execution"]["replicas"] == 2 and manifest["execution"]["nodes"] == 2
+    execution = manifest["execution"]  # a replica still loading when the other has answered all is not waited for
+    assert execution["replicas"] + execution["replicas_unready"] == 2 and execution["replicas_failed"] == 0
     for name in ("arc_challenge", "gsm8k"):
         ours, theirs = local.results["benchmarks"][name], ray_run.results["benchmarks"][name]
         assert {m: v["value"] for m, v in ours["metrics"].items()} == {m: v["value"] for m, v in theirs["metrics"].items()}
@@ -117,9 +118,11 @@ def test_replica_without_resources_is_reported_and_the_others_finish(cluster, ti
     outcomes = _execute(executor, requests)  # 2 one-CPU nodes: the third replica can never be placed
     assert all(o.result is not None for o in outcomes)
     stats = executor.stats
-    assert stats.replicas >= 1 and stats.replicas_failed >= 1 and stats.replicas + stats.replicas_failed == 3
+    missing = stats.replicas_failed + stats.replicas_unready
+    assert stats.replicas >= 1 and missing >= 1 and stats.replicas + missing == 3
     lines = [line for line in capfd.readouterr().err.splitlines() if "replica" in line]
-    assert len(lines) == stats.replicas_failed and all("failed to load: never started" in line for line in lines), lines
+    assert len(lines) == missing and all("was not ready when the work ran out" in line or "did not start within" in line
+                                         for line in lines), lines
 
 
 def test_no_replica_loads_is_one_error(cluster, tiny_model, tmp_path):

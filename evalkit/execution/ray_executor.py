@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import math
 import sys
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -51,10 +52,12 @@ class RaySettings:
 class RayExecutionStats(ExecutionStats):
     replicas: int = 0  # workers that loaded
     replicas_failed: int = 0
+    replicas_unready: int = 0  # still loading (or unplaceable) when the other workers had answered everything
     nodes: int = 0  # distinct nodes the loaded workers ran on
     shards: int = 0
     shards_redone: int = 0  # shards given back by a lost worker
     rate_limited: int = 0  # 429s the global limiter was told of
+    startup_seconds: float = 0.0  # from the start of a run until its first worker was ready
 
 
 @dataclass
@@ -78,6 +81,7 @@ class RayExecutor(Executor):
         self.loaded: list[WorkerInfo] = []  # the workers that loaded (node and process of each)
         self._failures: list[str] = []
         self._limiter: Any = None
+        self._started = 0.0
         self._restarts: dict[int, asyncio.Future[WorkerInfo | None]] = {}
 
     # the base class answers from the journal and cache, then hands the rest to one of these
@@ -93,6 +97,7 @@ class RayExecutor(Executor):
                           progress: ProgressHook) -> None:
         if not work:
             return
+        self._started = time.monotonic()
         connect(self.settings.address)
         requests = dict(work)
         batched = self.backend.is_batched
@@ -168,6 +173,8 @@ class RayExecutor(Executor):
                                   f"has {self.backend.identity}): are the files the same on every node?", report)
             return None
         worker.info = info
+        if report and not self.loaded:
+            self.ray_stats.startup_seconds += time.monotonic() - self._started
         if report:
             self.loaded.append(info)
             self.ray_stats.replicas = len(self.loaded)
@@ -193,9 +200,11 @@ class RayExecutor(Executor):
                 self.ray_stats.rate_limited += int((await limiter.snapshot.remote())["rate_limited"])
             ray.kill(limiter)
         for worker in workers:
-            if worker.ready is not None and not worker.ready.done():  # the work ran out before it started
+            if worker.ready is not None and not worker.ready.done():  # the work ran out before it was ready
                 worker.ready.cancel()
-                self._give_up(worker, "never started (not enough free resources for it?)", report=True)
+                self.ray_stats.replicas_unready += 1
+                print(f"note: {self.backend.name} {worker.label} was not ready when the work ran out "
+                      "(still loading, or no free resources for it)", file=sys.stderr)
             ray.kill(worker.handle, no_restart=True)
 
     # --- the pull loop ----------------------------------------------------------------------------

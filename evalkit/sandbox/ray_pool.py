@@ -39,9 +39,10 @@ class NodeSandbox:
 
 
 class RaySandbox:
-    def __init__(self, limits: Limits | None = None, address: str | None = None) -> None:
+    def __init__(self, limits: Limits | None = None, address: str | None = None, max_nodes: int | None = None) -> None:
         self.limits = limits or Limits()
         self.address = address
+        self.max_nodes = max_nodes  # None: every alive node
         self._isolation: Isolation | None = None
 
     def _actors(self) -> list[tuple[str, Any]]:
@@ -54,7 +55,7 @@ class RaySandbox:
         connect(self.address)
         actor = ray.remote(NodeSandbox)
         started = []
-        for node in alive_nodes():
+        for node in alive_nodes()[:self.max_nodes]:
             cores = max(1, int(node.get("Resources", {}).get("CPU", os.cpu_count() or 1)))
             strategy = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
             handle = actor.options(num_cpus=0, max_restarts=2, max_task_retries=0,
