@@ -136,7 +136,16 @@ class RayExecutor(Executor):
         gpus = cluster_total("GPU")
         nodes = max(1, len(alive_nodes()))
         count = settings.replicas or (int(gpus) if batched and gpus >= 1 else nodes)
-        common: dict[str, Any] = {"max_restarts": 2, "max_task_retries": 0, "scheduling_strategy": "SPREAD"}
+        common: dict[str, Any] = {"max_restarts": 2, "max_task_retries": 0}
+        node_ids = [node["NodeID"] for node in alive_nodes()]
+
+        def placed(i: int) -> dict[str, Any]:
+            """Worker i prefers node i mod N (soft: Ray places it elsewhere when that node lacks the resources)."""
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_ids[i % len(node_ids)], soft=True)
+                    if node_ids else "SPREAD"}
+
         limiter = None
         if batched:
             if gpus >= 1:
@@ -144,14 +153,16 @@ class RayExecutor(Executor):
             else:  # CPU-only: the cores are shared out, and torch uses as many threads as a replica holds
                 largest = max((int(n.get("Resources", {}).get("CPU", 0)) for n in alive_nodes()), default=1)
                 resources = {"num_cpus": max(1, min(largest, int(cluster_total("CPU")) // count))}
-            actor: Any = ray.remote(ReplicaWorker).options(**common, **resources)
-            handles = [actor.remote(settings.model, settings.options) for _ in range(count)]
+            actor: Any = ray.remote(ReplicaWorker)
+            handles = [actor.options(**common, **resources, **placed(i)).remote(settings.model, settings.options)
+                       for i in range(count)]
         else:
             name = f"evalkit-limiter-{uuid.uuid4().hex[:12]}"
             limiter = ray.remote(GlobalLimiter).options(name=name, num_cpus=0, max_concurrency=10_000).remote(
                 self.requests_per_minute, settings.tokens_per_minute, self.concurrency)
-            actor = ray.remote(ApiWorker).options(**common, num_cpus=0, max_concurrency=10_000)
-            handles = [actor.remote(settings.model, settings.options, name, self.policy) for _ in range(count)]
+            actor = ray.remote(ApiWorker)
+            handles = [actor.options(**common, **placed(i), num_cpus=0, max_concurrency=10_000).remote(
+                settings.model, settings.options, name, self.policy) for i in range(count)]
         workers = [_Worker(handle, f"replica {i + 1} of {count}") for i, handle in enumerate(handles)]
         for worker in workers:
             worker.ready = asyncio.ensure_future(self._check_ready(worker, report=True))
