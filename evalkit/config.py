@@ -9,6 +9,7 @@ from typing import Any
 
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
+from evalkit.specs.overrides import SpecOverrides
 from evalkit.specs.strict import check_keys
 
 # `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
@@ -43,6 +44,10 @@ class RunConfig:
     judge_criteria: str | None = None  # criteria text replacing the template's default
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
     label: str | None = None  # the run's short name in reports (default: the model id)
+    num_fewshot: int | None = None  # overrides each benchmark's few-shot count
+    system_prompt: str | None = None  # replaces each benchmark's system prompt
+    fewshot_as_multiturn: bool | None = None  # chat few-shot as turns (True) or in one user turn (False)
+    gen_kwargs: dict[str, Any] = field(default_factory=dict)  # max_tokens / temperature / top_p / stop
     quiet: bool = False
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
@@ -82,8 +87,18 @@ class RunConfig:
             raise ConfigError("--judge names the same judge twice; give each judge once")
         if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
             raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
+        if self.num_fewshot is not None and self.num_fewshot < 0:
+            raise ConfigError(f"--num-fewshot must be 0 or more, got {self.num_fewshot}")
+        unknown = sorted(set(self.limits) - set(self.benchmarks))
+        if unknown:
+            raise ConfigError(f"--limit names {', '.join(unknown)}, which --benchmark does not run "
+                              f"({', '.join(self.benchmarks)})")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
+
+    def spec_overrides(self) -> SpecOverrides:
+        return SpecOverrides(num_fewshot=self.num_fewshot, system_prompt=self.system_prompt,
+                             fewshot_as_multiturn=self.fewshot_as_multiturn, gen_kwargs=dict(self.gen_kwargs))
 
     def limit_for(self, benchmark: str) -> int | None:
         return self.limit if self.limit is not None else self.limits.get(benchmark)
