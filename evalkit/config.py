@@ -60,6 +60,21 @@ class RunConfig:
         config.validate()
         return config
 
+    @classmethod
+    def from_public(cls, data: Mapping[str, Any], where: str) -> RunConfig:
+        """The config a run recorded (``manifest.json["config"]``, as ``public`` wrote it), rebuilt."""
+        values = dict(data)
+        check_keys(values, (f.name for f in fields(cls)), where)
+        backend_keys = [f.name for f in fields(BackendOptions)]
+        for key in ("backend", "judge_backend"):
+            if isinstance(values.get(key), Mapping):
+                check_keys(values[key], backend_keys, f"{where} {key}")
+                values[key] = BackendOptions(**values[key])
+        for key in ("out", "data_dir"):
+            if values.get(key) is not None:
+                values[key] = Path(values[key])
+        return cls(**values)
+
     def validate(self) -> None:
         if not self.benchmarks:
             raise ConfigError("--benchmark is empty: name at least one (see `evalkit list`)")

@@ -92,3 +92,24 @@ def test_bad_overrides_are_one_line_exit_2(tmp_path, data_dir, fake_server):
         assert proc.returncode == 2, proc.stderr
         assert proc.stderr.strip().count("\n") == 0 and message in proc.stderr, proc.stderr
     assert server.stats()["completed"] == 0
+
+
+def test_retry_reasks_only_the_errored_samples(tmp_path, data_dir, fake_server):
+    from tests.helpers import gsm8k_answers
+
+    server = fake_server("--answers", str(gsm8k_answers(data_dir, tmp_path / "a.jsonl")), "--fault-rate", "0.3",
+                         "--faults", "500", "--seed", "3")
+    out = tmp_path / "run"
+    first = _run(server, data_dir, out, "--benchmark", "gsm8k", "--limit", "40", "--max-retries", "0")
+    assert first.returncode == 1  # errored samples exceed --max-error-rate 0
+    errored = [r["id"] for r in _rows(out) if r["error"]]
+    assert 0 < len(errored) < 40
+    before = server.stats()["completed"]
+    again = run_cli("retry", str(out), "--max-retries", "8", "-q")
+    assert again.returncode == 0, again.stderr
+    assert server.stats()["completed"] - before == len(errored)  # only the errored ones were asked again
+    rows = _rows(out)
+    assert not any(r["error"] for r in rows) and len(rows) == 40
+    assert all(r["scores"]["exact_match_strict"] == 1.0 for r in rows)
+    assert run_cli("retry", str(out)).stdout.strip().endswith("nothing to retry")
+    assert run_cli("retry", str(tmp_path / "missing")).returncode == 2
