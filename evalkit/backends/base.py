@@ -42,8 +42,9 @@ class Backend(Protocol):
         """Answer one request (API backends)."""
         ...
 
-    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
-        """Answer many requests, yielding (index, result) as batches finish (local backends)."""
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]:
+        """Answer many requests, yielding (index, result) as batches finish (local backends); a
+        request that cannot succeed yields its RequestError instead, and the others go on."""
         ...
 
     def describe(self) -> dict[str, object]:

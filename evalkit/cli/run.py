@@ -27,10 +27,14 @@ def run_command(
     base_url: Annotated[str | None, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Override the benchmark's sampling temperature.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Override top-p.")] = None,
-    dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="hf and vllm models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
-    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf and vllm models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    max_model_len: Annotated[int | None, typer.Option(help="vllm models: context length (default: the model's).")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm models: GPUs one replica is split over.")] = 1,
+    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vllm models: share of GPU memory the engine may take (default: vLLM's).")] = None,
+    engine_arg: Annotated[list[str] | None, typer.Option(help="vllm models: another engine option KEY=VALUE (repeatable), e.g. enable_prefix_caching=true.")] = None,
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
     judge: Annotated[list[str] | None, typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
@@ -60,7 +64,9 @@ def run_command(
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
-                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed),
+                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed,
+                               max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
+                               gpu_memory_utilization=gpu_memory_utilization, engine_args=tuple(engine_arg or ())),
     )
     summary = run(config)
     print_results(summary.results, title=f"Results — {summary.out}")

@@ -174,6 +174,11 @@ class Executor:
         self.stats.model_calls += len(requests)
         for index, result in self.backend.call_batch(requests):
             key = work[index][0]
+            if isinstance(result, RequestError):  # this request only; the batch goes on
+                self.stats.errors += 1
+                outcomes[key] = Outcome(result=None, error=f"request rejected: {result}")
+                progress(1, 0, 1)
+                continue
             self._persist(key, result)
             outcomes[key] = Outcome(result=result)
             progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
