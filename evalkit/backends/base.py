@@ -43,8 +43,9 @@ class Backend(Protocol):
         ...
 
     def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]:
-        """Answer many requests, yielding (index, result) as batches finish (local backends); a
-        request that cannot succeed yields its RequestError instead, and the others go on."""
+        """Answer many requests, yielding (index, result) as batches finish (local backends); a request
+        that cannot be answered (too long, untokenisable, over the batch time limit) yields its
+        ``RequestError`` instead, and the executor errors that sample only."""
         ...
 
     def describe(self) -> dict[str, object]:

@@ -14,10 +14,12 @@ ids, so a batched score equals the one-at-a-time score up to float rounding.
 from __future__ import annotations
 
 import importlib.util
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from evalkit.backends.base import RequestError
 from evalkit.backends.hf_model import LoadedModel, load_model
 from evalkit.backends.local_text import cut_at_stop, decide_chat_template, row_seed
 from evalkit.errors import BackendError
@@ -55,6 +57,7 @@ class HFBackend:
     def __init__(self, name: str, options: Any) -> None:
         self.name = f"hf:{name}"
         self.batch_size = max(1, int(options.batch_size))
+        self.batch_timeout: float | None = options.batch_timeout  # wall-clock seconds one generation batch may take
         source = str(embedded_gguf()) if name == "embedded" else name
         self.loaded: LoadedModel = load_model(source, options.dtype, options.device)
         self.codec = self.loaded.codec
@@ -73,6 +76,8 @@ class HFBackend:
 
     async def call(self, request: Request) -> Result:
         for _, result in self.call_batch([request]):
+            if isinstance(result, RequestError):
+                raise result
             return result
         raise RuntimeError("no result")  # pragma: no cover
 
@@ -80,7 +85,7 @@ class HFBackend:
         self.loaded.release()
 
     # --- dispatch -----------------------------------------------------------------------------
-    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]:
         loglik = [(i, r) for i, r in enumerate(requests) if isinstance(r, LoglikelihoodRequest)]
         generate = [(i, r) for i, r in enumerate(requests) if isinstance(r, GenerateRequest)]
         if loglik:
@@ -93,13 +98,18 @@ class HFBackend:
         """(context tokens, continuation tokens) as lm-evaluation-harness splits them."""
         return self.codec.encode_pair(context, continuation)
 
-    def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]) -> Iterator[tuple[int, Result]]:
+    def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]
+                        ) -> Iterator[tuple[int, Result | RequestError]]:
         """Continuations that share a context are scored together, the context run once."""
         limit = self.loaded.max_length
         groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
         too_long = []
         for index, request in items:
-            context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
+            try:
+                context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
+            except Exception as exc:  # noqa: BLE001 - a tokenizer error errors this item, not the batch
+                yield index, RequestError(f"cannot tokenize the request: {type(exc).__name__}: {exc}")
+                continue
             if not continuation_ids:
                 yield index, LoglikelihoodResult(logprob=0.0, is_greedy=True, n_tokens=0)
             elif len(context_ids) + len(continuation_ids) > limit + 1:
@@ -142,11 +152,20 @@ class HFBackend:
         """The exact text the model continues: the chat template for chat requests when enabled."""
         return self.codec.render(request, self.use_chat_template)
 
-    def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result]]:
+    def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result | RequestError]]:
         prepared = []
+        limit = self.loaded.max_length
         for index, request in items:
-            prepared.append((index, request, self.codec.prompt_ids(request, self.use_chat_template,
-                                                                   self.loaded.max_length)))
+            if request.max_tokens >= limit:
+                yield index, RequestError(f"max_tokens {request.max_tokens} leaves no room for the prompt in the "
+                                          f"model's {limit}-token context")
+                continue
+            try:
+                ids = self.codec.prompt_ids(request, self.use_chat_template, limit)  # keeps an over-long prompt's end
+            except Exception as exc:  # noqa: BLE001 - a template or tokenizer error errors this item only
+                yield index, RequestError(f"cannot tokenize the prompt: {type(exc).__name__}: {exc}")
+                continue
+            prepared.append((index, request, ids))
         groups: dict[tuple[Any, ...], list[tuple[int, GenerateRequest, list[int]]]] = {}
         for item in prepared:
             request = item[1]
@@ -156,11 +175,17 @@ class HFBackend:
             group.sort(key=lambda item: (-len(item[2]), item[0]))
             for start in range(0, len(group), self.batch_size):
                 batch = group[start:start + self.batch_size]
+                started = time.monotonic()
                 outputs = self.loaded.generate(
                     [ids for _, _, ids in batch], max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    seeds=[row_seed(request) for _, request, _ in batch], stop=stop)
+                    seeds=[row_seed(request) for _, request, _ in batch], stop=stop, max_time=self.batch_timeout)
+                overran = self.batch_timeout is not None and time.monotonic() - started >= self.batch_timeout
                 for (index, _, ids), (new_ids, hit_eos) in zip(batch, outputs):
                     text, stopped = cut_at_stop(self.codec.decode(new_ids), stop)
+                    if overran and not (hit_eos or stopped) and len(new_ids) < max_tokens:  # cut short, not done
+                        yield index, RequestError(f"the batch ran past its {self.batch_timeout:g}s limit "
+                                                  "(--batch-timeout) before this answer finished")
+                        continue
                     finish = "stop" if stopped or hit_eos else "length"
                     yield index, GenerateResult(text=text, finish_reason=finish,
                                                 usage=Usage(prompt_tokens=len(ids), completion_tokens=len(new_ids)))

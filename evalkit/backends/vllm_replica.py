@@ -191,13 +191,25 @@ class VLLMReplica:
         internal_ids: list[str] = []
         for index, request in enumerate(requests):
             if isinstance(request, LoglikelihoodRequest):
-                prepared = self._loglikelihood_prompt(request)
+                try:
+                    prepared = self._loglikelihood_prompt(request)
+                except Exception as exc:  # noqa: BLE001 - a tokenizer error errors this item only
+                    yield index, RequestError(f"cannot tokenize the request: {type(exc).__name__}: {exc}")
+                    continue
                 if prepared is None:
                     yield index, LoglikelihoodResult(logprob=0.0, is_greedy=True, n_tokens=0)
                     continue
                 ids, n_targets = prepared
+            elif request.max_tokens >= self.max_length:
+                yield index, RequestError(f"max_tokens {request.max_tokens} leaves no room for the prompt in the "
+                                          f"engine's {self.max_length}-token context (--max-model-len)")
+                continue
             else:
-                ids, n_targets = self.codec.prompt_ids(request, self.use_chat_template, self.max_length), 0
+                try:
+                    ids, n_targets = self.codec.prompt_ids(request, self.use_chat_template, self.max_length), 0
+                except Exception as exc:  # noqa: BLE001 - a template or tokenizer error errors this item only
+                    yield index, RequestError(f"cannot tokenize the prompt: {type(exc).__name__}: {exc}")
+                    continue
             try:
                 params = (SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
                           if isinstance(request, LoglikelihoodRequest) else self._sampling_params(request))
