@@ -71,6 +71,7 @@ Request = GenerateRequest | LoglikelihoodRequest
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # the part of prompt_tokens the provider served from its prompt cache
 
 
 @dataclass(frozen=True)

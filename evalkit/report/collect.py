@@ -27,6 +27,7 @@ class RunView:
     model: str
     results: dict[str, Any]
     judgments: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float | None = None  # what the run directory's calls cost (manifest.json "cost"), None: unpriced
 
 
 @dataclass
@@ -56,6 +57,15 @@ def _judgments(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _cost(manifest: dict[str, Any]) -> float | None:
+    """USD the run paid in all its invocations; None for runs without prices (or from before costs)."""
+    cost = manifest.get("cost")
+    if not isinstance(cost, dict) or cost.get("total_usd") is None:
+        return None
+    spent = (cost.get("budget") or {}).get("spent_usd")
+    return float(spent) if isinstance(spent, (int, float)) else float(cost["total_usd"])
+
+
 def load_views(paths: list[Path]) -> list[RunView]:
     if not paths:
         raise DataError("give at least one run directory")
@@ -68,7 +78,7 @@ def load_views(paths: list[Path]) -> list[RunView]:
         if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict):
             raise DataError(f"{rundir.results_path}: expected {{\"benchmarks\": {{...}}}}")
         model = str((manifest.get("model") or {}).get("name") or path.name)
-        views.append(RunView(path, model, model, results, _judgments(path)))
+        views.append(RunView(path, model, model, results, _judgments(path), _cost(manifest)))
     counts = Counter(v.model for v in views)
     for view in views:
         if counts[view.model] > 1:
@@ -155,8 +165,10 @@ def leaderboard(views: list[RunView], cols: list[Column]) -> dict[str, Any]:
                 averages.append(_average([by_name[m] for m in members], [stderrs[m] for m in members]))
             else:
                 averages.append(cell(None, None, None, True))
-        rows.append({"label": view.label, "path": str(view.path), "cells": cells, "averages": averages})
-    return {"columns": cols, "categories": categories, "rows": rows}
+        cost = {"value": view.cost_usd, "text": "—" if view.cost_usd is None else f"${view.cost_usd:.4f}"}
+        rows.append({"label": view.label, "path": str(view.path), "cells": cells, "averages": averages, "cost": cost})
+    return {"columns": cols, "categories": categories, "rows": rows,
+            "has_cost": any(v.cost_usd is not None for v in views)}
 
 
 def judge_bias(views: list[RunView]) -> dict[str, Any] | None:
