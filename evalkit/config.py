@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
+from evalkit.specs.strict import check_keys
 
 # `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
 # two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
@@ -49,6 +51,14 @@ class RunConfig:
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], where: str = "run options") -> RunConfig:
+        """A config from keyword options (the Python API): an unknown one is named, with the closest."""
+        check_keys(options, (f.name for f in fields(cls)), where)
+        config = cls(**options)
+        config.validate()
+        return config
+
     def validate(self) -> None:
         if not self.benchmarks:
             raise ConfigError("--benchmark is empty: name at least one (see `evalkit list`)")
@@ -80,6 +90,8 @@ class RunConfig:
             raise ConfigError(f"--max-tokens-total must be at least 1, got {self.max_tokens_total}")
         if self.pricing is not None and not self.pricing.is_file():
             raise ConfigError(f"--pricing {self.pricing} is not a file")
+        if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
+            raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
 

@@ -106,14 +106,6 @@ def _default_out(config: RunConfig) -> Path:
     return Path("runs") / f"{stamp}-{model}"
 
 
-def _check_resume(rundir: RunDir, backend: Backend) -> None:
-    if not rundir.manifest_path.exists():
-        return
-    previous = rundir.manifest().get("model", {}).get("identity")
-    if previous and previous != backend.identity:
-        raise ConfigError(f"{rundir.path} holds a run of another model ({previous}); choose a new --out")
-
-
 class Runner:
     def __init__(self, config: RunConfig) -> None:
         config.validate()
@@ -129,14 +121,13 @@ class Runner:
         tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
-            _check_resume(self.rundir, backend)
-            self.rundir.create()
+            self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [[[_apply_overrides(r, config) for r in task.kind.requests(s, mode)] for s in task.samples]
                     for task, mode in zip(tasks, modes)]
             estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
-            self.rundir.write_json(self.rundir.manifest_path, manifest)
+            self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
@@ -145,7 +136,7 @@ class Runner:
                 manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
                                 cost_estimate=estimate, concurrency=self.concurrency,
                                 error=None if stopped else (str(exc) or type(exc).__name__))
-                self.rundir.write_json(self.rundir.manifest_path, manifest)
+                self.rundir.record_stop(manifest)
                 raise
         finally:
             await backend.aclose()
@@ -157,7 +148,7 @@ class Runner:
             if config.judges and hasattr(task.kind, "judge_requests"):
                 scored = await self.judge(task.kind, scored, exec_stats)
             metrics = task.kind.metrics()
-            entry = aggregate(scored, metrics, task.spec.options.get("group_by"), task.spec.options.get("rollups"))
+            entry = aggregate(scored, metrics, task.kind.options.group_by, task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
             extra = getattr(task.kind, "summarize", None)
             if extra is not None:

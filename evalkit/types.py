@@ -37,6 +37,8 @@ class GenerateRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     replica: int = 0  # distinguishes repeated samples (pass@k) in the cache key
+    tools: str | None = None  # the OpenAI ``tools`` list as canonical JSON (a string keeps requests hashable)
+    tool_choice: str | None = None  # "auto" | "required" | "none"; None: the server's default
     kind: Literal["generate"] = "generate"
 
     def chat_messages(self) -> list[Message]:
@@ -75,10 +77,19 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One function call a model made: its name and its arguments as the JSON text the API returned."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class GenerateResult:
     text: str
     finish_reason: str | None = None
     usage: Usage = Usage()
+    tool_calls: tuple[ToolCall, ...] = ()
     kind: Literal["generate"] = "generate"
 
 
@@ -98,8 +109,16 @@ def request_payload(request: Request) -> dict[str, Any]:
     """The request as plain JSON-able data (the part that determines the answer).
 
     Fields are flat values and tuples of strings, so ``vars`` gives what ``asdict`` would, ten times faster.
+    Fields added after the first release are left out while unset, so cache keys made before them still hit.
     """
-    return dict(vars(request))
+    payload = dict(vars(request))
+    for name in _LATER_FIELDS:
+        if payload.get(name, 0) is None:
+            del payload[name]
+    return payload
+
+
+_LATER_FIELDS = ("tools", "tool_choice")
 
 
 def request_key(backend_identity: str, request: Request) -> str:
@@ -117,4 +136,5 @@ def result_from_json(text: str) -> Result:
     usage = Usage(**data.pop("usage", {}))
     if data.get("kind") == "loglikelihood":
         return LoglikelihoodResult(usage=usage, **data)
-    return GenerateResult(usage=usage, **data)
+    calls = tuple(ToolCall(**call) for call in data.pop("tool_calls", ()))
+    return GenerateResult(usage=usage, tool_calls=calls, **data)

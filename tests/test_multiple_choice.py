@@ -13,7 +13,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import create_kind
 from evalkit.kinds.multiple_choice import MultipleChoiceKind, acc, acc_bytes, acc_norm
 from evalkit.scoring.choice import extract_choice
-from evalkit.spec.registry import get_spec
+from evalkit.specs.registry import get_spec
 from evalkit.tasks import load_task
 from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Sample
 

@@ -6,8 +6,8 @@ from collections import Counter
 
 from evalkit.data.fields import rows_to_samples
 from evalkit.data.loading import load_hub
-from evalkit.spec.benchmark import HubSource
-from evalkit.spec.registry import get_spec
+from evalkit.specs.benchmark import HubSource
+from evalkit.specs.registry import get_spec
 from evalkit.tasks import load_task
 
 

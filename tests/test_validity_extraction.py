@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evalkit.kinds.base import create_kind
-from evalkit.spec.registry import get_spec
+from evalkit.specs.registry import get_spec
 from evalkit.types import GenerateResult, Sample
 
 

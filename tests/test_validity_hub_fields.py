@@ -11,7 +11,7 @@ import json
 
 from evalkit.data.fields import rows_to_samples
 from evalkit.data.loading import load_local
-from evalkit.spec.registry import get_spec
+from evalkit.specs.registry import get_spec
 
 
 def _content(samples):

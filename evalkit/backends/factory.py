@@ -19,6 +19,7 @@ class BackendOptions:
     dtype: str = "auto"
     device: str = "auto"
     batch_size: int = 16
+    batch_timeout: float | None = 600.0  # local models: wall-clock seconds one generation batch may take
     chat_template: bool | None = None  # None: use the tokenizer's template when it has one
     temperature: float | None = None
     top_p: float | None = None

@@ -6,6 +6,7 @@ one, so one file can cover several benchmarks whose ids collide):
     {"id": "gsm8k-0", "output": "... #### 18"}                       generate mode
     {"id": "mmlu-abstract_algebra_test-3", "choice_logliks": [-4.1, -0.3, -2.2, -5.0]}   log-likelihood mode
     {"benchmark": "gsm8k", "id": "gsm8k-0", "output": "..."}          disambiguated
+    {"id": "simple_python_0", "tool_calls": [{"name": "f", "arguments": "{\"a\": 1}"}]}   tool calls
 
 JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
 ``choice_logliks`` as a JSON list) are accepted. Other fields are ignored, so a previous run's
@@ -28,8 +29,16 @@ from typing import Any
 from evalkit.backends.factory import BackendOptions
 from evalkit.data.loading import load_local
 from evalkit.errors import BackendError, ConfigError, DataError
-from evalkit.spec.benchmark import LocalSource
-from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request, Result, Sample
+from evalkit.specs.benchmark import LocalSource
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodResult,
+    Request,
+    Result,
+    Sample,
+    ToolCall,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,7 @@ class Prediction:
     output: tuple[str, ...] | None
     choice_logliks: tuple[float, ...] | None
     where: str  # "FILE:LINE", for error messages
+    tool_calls: tuple[ToolCall, ...] | None = None
 
 
 def _parse_logliks(value: Any, where: str) -> tuple[float, ...] | None:
@@ -70,6 +80,25 @@ def _parse_output(value: Any, where: str) -> tuple[str, ...] | None:
     raise DataError(f"{where}: output must be a string or a list of strings")
 
 
+def _parse_tool_calls(value: Any, where: str) -> tuple[ToolCall, ...] | None:
+    """``[{"name", "arguments"}]``; arguments a JSON string (as the OpenAI API returns it) or an object."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DataError(f"{where}: tool_calls must be a list of {{\"name\", \"arguments\"}}")
+    calls = []
+    for number, call in enumerate(value):
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not call["name"]:
+            raise DataError(f"{where}: tool_calls[{number}] needs a \"name\" string")
+        arguments = call.get("arguments", {})
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        if not isinstance(arguments, str):
+            raise DataError(f"{where}: tool_calls[{number}].arguments must be a JSON string or an object")
+        calls.append(ToolCall(name=call["name"], arguments=arguments))
+    return tuple(calls)
+
+
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, row) for each record of a .csv, .json (a list) or JSONL file, via the data loader."""
     suffix = path.suffix.lower()
@@ -87,8 +116,9 @@ def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
         if row.get("id") in (None, ""):
             raise DataError(f"{where}: a prediction needs an \"id\" (the sample id, as in samples.jsonl)")
         prediction = Prediction(_parse_output(row.get("output"), where),
-                                _parse_logliks(row.get("choice_logliks"), where), where)
-        if prediction.output is None and prediction.choice_logliks is None:
+                                _parse_logliks(row.get("choice_logliks"), where), where,
+                                _parse_tool_calls(row.get("tool_calls"), where))
+        if prediction.output is None and prediction.choice_logliks is None and prediction.tool_calls is None:
             continue
         key = (row.get("benchmark") or None, str(row["id"]))
         if key in table:
@@ -148,6 +178,8 @@ class PredictionsBackend:
 
     def _generated(self, prediction: Prediction, sample: Sample, benchmark: str, n: int) -> list[Result]:
         outputs = prediction.output
+        if outputs is None and prediction.tool_calls is not None:
+            outputs = ("",)
         if outputs is None:
             raise DataError(f"{prediction.where}: {benchmark} sample {sample.id!r} is scored from generated text "
                             "but the prediction has no output (pass --mode loglikelihood for choice_logliks)")
@@ -156,7 +188,9 @@ class PredictionsBackend:
         if len(outputs) != n:
             raise DataError(f"{prediction.where}: {len(outputs)} outputs for {benchmark} sample {sample.id!r}, "
                             f"which needs {n}")
-        return [GenerateResult(text=text, finish_reason="stop") for text in outputs]
+        calls = prediction.tool_calls or ()
+        return [GenerateResult(text=text, finish_reason="tool_calls" if calls else "stop", tool_calls=calls)
+                for text in outputs]
 
     async def call(self, request: Request) -> Result:  # pragma: no cover - the runner uses results_for
         raise BackendError("the predictions backend answers through results_for, not call")

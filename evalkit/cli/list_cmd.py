@@ -14,8 +14,8 @@ def _first_sentence(text: str) -> str:
 
 def benchmark_rows(category: str | None = None) -> list[dict[str, Any]]:
     """One dict per bundled (or EVALKIT_BENCHMARKS_PATH) spec, sorted by category then name."""
-    from evalkit.spec.benchmark import load_spec
-    from evalkit.spec.registry import available_specs
+    from evalkit.specs.benchmark import load_spec
+    from evalkit.specs.registry import available_specs
 
     rows = []
     for name, path in available_specs().items():
@@ -33,7 +33,7 @@ def benchmark_rows(category: str | None = None) -> list[dict[str, Any]]:
 
 
 def list_command(
-    category: Annotated[str | None, typer.Option(help="Only this category: knowledge, reasoning, coding, safety, general.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this category: knowledge, reasoning, coding, safety, instruction-following, tool_use, general.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per benchmark) instead of a table.")] = False,
 ) -> None:
     """List available benchmarks: category, size, kind, modes, few-shot count, data source."""
@@ -43,7 +43,7 @@ def list_command(
     from rich.table import Table
 
     from evalkit.errors import ConfigError
-    from evalkit.spec.benchmark import Category
+    from evalkit.specs.benchmark import Category
 
     known = get_args(Category)
     if category is not None and category not in known:

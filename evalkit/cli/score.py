@@ -32,7 +32,7 @@ def _read_rows(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL/JSON/CSV file, or ``{"text": line}`` per line of a .txt file."""
     from evalkit.data.loading import load_local
     from evalkit.errors import DataError
-    from evalkit.spec.benchmark import LocalSource
+    from evalkit.specs.benchmark import LocalSource
 
     if not path.is_file():
         raise DataError(f"{path}: no such file")

@@ -11,7 +11,7 @@ from evalkit.judging.padding import pad
 from evalkit.judging.records import PairItem
 from evalkit.kinds.base import Scored
 from evalkit.kinds.judged import JudgedKind
-from evalkit.spec.benchmark import BenchmarkSpec, Sources
+from evalkit.specs.benchmark import BenchmarkSpec, Sources
 from evalkit.types import Sample
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from evalkit.errors import ConfigError
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
+from evalkit.specs.strict import unknown_key, validate
 from evalkit.types import Request, Result, Sample
 
 
@@ -46,7 +48,9 @@ class Kind(Protocol):
     results followed by round 2's for that sample. A sample whose round 1 failed gets no round 2.
     """
 
+    Options: ClassVar[type[KindOptions]]  # the strict model of this kind's spec ``options``
     spec: BenchmarkSpec
+    options: KindOptions  # the spec's options, validated against ``Options``
 
     def metrics(self) -> list[MetricInfo]: ...
 
@@ -67,6 +71,8 @@ _KINDS: dict[str, str] = {
     "refusal": "evalkit.kinds.refusal:RefusalKind",
     "reference": "evalkit.kinds.reference:ReferenceKind",
     "judged": "evalkit.kinds.judged:JudgedKind",
+    "instruction_following": "evalkit.kinds.instruction_following:InstructionFollowingKind",
+    "tool_call": "evalkit.kinds.tool_call:ToolCallKind",
 }
 
 
@@ -79,16 +85,26 @@ def kind_names() -> list[str]:
     return sorted(_KINDS)
 
 
+OptionsT = TypeVar("OptionsT", bound=KindOptions)
+
+
+def kind_options(model: type[OptionsT], spec: BenchmarkSpec) -> OptionsT:
+    """The spec's ``options`` validated against a kind's model: an unknown key or a bad value is one line
+    naming the spec file, the key, the allowed keys and the closest one."""
+    return validate(model, spec.options, f"{spec.where} (kind {spec.kind})", prefix="options")
+
+
 def create_kind(spec: BenchmarkSpec, **context: Any) -> Kind:
     target = _KINDS.get(spec.kind)
     if target is None:
-        raise ConfigError(f"benchmark {spec.name}: unknown kind {spec.kind!r}; known: {', '.join(kind_names())}")
+        raise unknown_key(spec.kind, kind_names(), spec.where, what="kind")
     module_name, _, class_name = target.partition(":")
     try:
         cls: Callable[..., Kind] = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as exc:
         raise ConfigError(f"kind {spec.kind!r} is not available: {exc}") from None
-    return cls(spec, **context)
+    options = kind_options(cls.Options, spec)  # type: ignore[attr-defined]
+    return cls(spec, options=options, **context)
 
 
 class JudgedStage(Protocol):

@@ -30,7 +30,9 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from evalkit.data.fields import compile_fields
 from evalkit.data.loading import load_local
@@ -40,13 +42,13 @@ from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreeme
 from evalkit.judging.bias import figure, pair_score
 from evalkit.judging.parse import Parsed, parse_verdict
 from evalkit.judging.records import PairItem, score_of, winner_of
+from evalkit.judging.style import markdown_counts
 from evalkit.judging.templates import JudgeTemplate, load_template
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
-from evalkit.spec.benchmark import BenchmarkSpec, LocalSource
+from evalkit.specs.benchmark import BenchmarkSpec, LocalSource
+from evalkit.specs.options import KindOptions, StrictModel
 from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
-
-MODES = ("pointwise", "pairwise", "pairs")
 
 
 @dataclass(frozen=True)
@@ -59,13 +61,32 @@ class Call:
     turn: int = 1
 
 
-def _references(spec: BenchmarkSpec, data_dir: Path | None) -> dict[str, list[str | None]]:
+class References(StrictModel):
+    """Reference answers in their own file under --data-dir, matched by ``key`` to a sample's ``ref_key``."""
+
+    files: str
+    key: str
+    value: str
+    value2: str | None = None  # the second turn's reference
+
+
+class JudgedOptions(KindOptions):
+    mode: Literal["pointwise", "pairwise", "pairs"] = "pointwise"
+    template: str | None = None
+    templates: dict[str, str] = Field(default_factory=dict)
+    criteria: str | None = None
+    baseline: str = "baseline"
+    references: References | None = None
+    probe: str | None = None  # marks judgment rows of a bias probe (e.g. "padding")
+
+
+def _references(spec: BenchmarkSpec, option: References | None,
+                data_dir: Path | None) -> dict[str, list[str | None]]:
     """Reference answers (per turn) kept in their own file (local data only; hub rows carry them inline)."""
-    option = spec.options.get("references")
-    if not option or data_dir is None:
+    if option is None or data_dir is None:
         return {}
-    rows = load_local(LocalSource(files=option["files"]), data_dir)
-    names = {k: option[k] for k in ("key", "value", "value2") if option.get(k)}
+    rows = load_local(LocalSource(files=option.files), data_dir)
+    names = {k: v for k, v in (("key", option.key), ("value", option.value), ("value2", option.value2)) if v}
     fields = compile_fields(names, f"benchmark {spec.name} references")
     return {str(fields["key"](**row, row=row)): [str(fields[k](**row, row=row)) if k in fields else None
                                                  for k in ("value", "value2")] for row in rows}
@@ -92,21 +113,21 @@ def _text(outcome: Outcome) -> str | None:
 
 
 class JudgedKind:
-    def __init__(self, spec: BenchmarkSpec, config: Any = None, fewshot_pool: list[Sample] | None = None,
-                 data_dir: Path | None = None, **_: Any) -> None:
+    Options: ClassVar[type[JudgedOptions]] = JudgedOptions
+
+    def __init__(self, spec: BenchmarkSpec, options: JudgedOptions | None = None, config: Any = None,
+                 fewshot_pool: list[Sample] | None = None, data_dir: Path | None = None, **_: Any) -> None:
         self.spec = spec
-        options = spec.options
-        self.mode = options.get("mode", "pointwise")
-        if self.mode not in MODES:
-            raise ConfigError(f"benchmark {spec.name}: options.mode must be one of {', '.join(MODES)}")
+        self.options = options = options or kind_options(JudgedOptions, spec)
+        self.mode = options.mode
         self.prompts = PromptBuilder(spec, fewshot_pool)
         self.swap = bool(getattr(config, "judge_swap", False)) and self.mode != "pointwise"
         self.policy = getattr(config, "judge_policy", "conservative")
         self.jury = getattr(config, "jury", "majority")
-        self.criteria = getattr(config, "judge_criteria", None) or options.get("criteria")
+        self.criteria = getattr(config, "judge_criteria", None) or options.criteria
         forced = getattr(config, "judge_template", None)
-        default = forced or options.get("template") or ("pointwise" if self.mode == "pointwise" else "pairwise")
-        by_category = {} if forced else dict(options.get("templates") or {})
+        default = forced or options.template or ("pointwise" if self.mode == "pointwise" else "pairwise")
+        by_category = {} if forced else dict(options.templates)
         self.default_template = load_template(default)
         self.templates = {k: load_template(v) for k, v in by_category.items()}
         want = "pointwise" if self.mode == "pointwise" else "pairwise"
@@ -115,9 +136,9 @@ class JudgedKind:
                 raise ConfigError(f"benchmark {spec.name}: judge template {template.name} is {template.kind}; "
                                   f"this benchmark needs a {want} template")
         self.model = getattr(config, "candidate_name", None) or getattr(config, "model", None) or "model"
-        self.baseline = str(options.get("baseline", "baseline"))
+        self.baseline = options.baseline
         self.judges: list[str] = list(getattr(config, "judges", None) or [])
-        self.references = _references(spec, data_dir)
+        self.references = _references(spec, options.references, data_dir)
         self.two_turns = self.mode == "pointwise" and _two_turns(spec)
         self.seed = int(getattr(config, "seed", 0) or 0)
         self._calls: dict[str, list[list[Call]]] = {}
@@ -253,7 +274,8 @@ class JudgedKind:
             "model_b": None if pointwise else item.model_b, "order": call.order, "verdict": verdict,
             "winner": winner, "valid": verdict is not None, "rationale": parsed.rationale if parsed else None,
             "score": score, "len_a": len(item.response_a), "len_b": None if pointwise else len(item.response_b),
-            "gold": item.gold, "probe": (self.spec.options.get("probe") or None), "category": item.category,
+            "md_a": markdown_counts(item.response_a), "md_b": None if pointwise else markdown_counts(item.response_b),
+            "gold": item.gold, "probe": self.options.probe or None, "category": item.category,
             "retried": retried, "problem": (parsed.problem if parsed else f"judge call failed: {outcome.error}"),
             "template": call.template.name,
         }

@@ -14,10 +14,10 @@ corpus table (and records sacrebleu's signatures), for the whole benchmark and f
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.metrics import (
     DEFAULT_METRICS,
@@ -30,21 +30,36 @@ from evalkit.metrics import (
 )
 from evalkit.metrics.inputs import as_references
 from evalkit.metrics.sacre import CORPUS_METRICS
-from evalkit.spec.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
 from evalkit.types import GenerateResult, Request, Result, Sample
 
-_RUNNER_OPTIONS = ("group_by", "rollups")  # read by the runner, not by the metrics
+
+class ReferenceOptions(KindOptions):
+    """The metric families, and the settings ``evalkit score`` takes as flags (see MetricOptions)."""
+
+    metrics: str | list[str] = list(DEFAULT_METRICS)
+    rouge_stem: bool = False
+    bleu_tokenize: str | None = None
+    lowercase: bool | None = None
+    n_bootstrap: int = 1000
+    seed: int | None = None
+    jobs: int | None = None
 
 
 class ReferenceKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
+    Options: ClassVar[type[ReferenceOptions]] = ReferenceOptions
+
+    def __init__(self, spec: BenchmarkSpec, options: ReferenceOptions | None = None,
+                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
         self.spec = spec
+        self.options = options or kind_options(ReferenceOptions, spec)
         self.prompts = PromptBuilder(spec, fewshot_pool)
-        where = f"benchmark {spec.name}: options"
-        settings = {k: v for k, v in spec.options.items() if k not in (*_RUNNER_OPTIONS, "metrics")}
-        self.options = MetricOptions.from_mapping(settings, where)
+        where = f"{spec.path or 'benchmark ' + spec.name}: options"
+        settings = self.options.model_dump(exclude={"metrics", "group_by", "rollups"})
+        self.metric_options = MetricOptions.from_mapping(settings, where)
         try:
-            self.families = parse_metrics(spec.options.get("metrics", DEFAULT_METRICS))
+            self.families = parse_metrics(self.options.metrics)
         except ConfigError as exc:
             raise ConfigError(f"{where}.metrics: {exc}") from None
         self._last: tuple[list[str], Scores] | None = None
@@ -58,7 +73,7 @@ class ReferenceKind:
 
     def _compute(self, samples: list[Sample], texts: list[str], families: list[str] | None = None) -> Scores:
         ids = [f"benchmark {self.spec.name}: sample {s.id}" for s in samples]
-        return compute(families or self.families, texts, [s.target for s in samples], self.options, ids)
+        return compute(families or self.families, texts, [s.target for s in samples], self.metric_options, ids)
 
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
         texts = []
@@ -80,7 +95,7 @@ class ReferenceKind:
         else:
             scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
         summary: dict[str, Any] = {"metrics": scores.corpus, "signatures": scores.signatures}
-        group_by = self.spec.options.get("group_by")
+        group_by = self.options.group_by
         corpus_families = [f for f in self.families if f in CORPUS_METRICS]
         if group_by and corpus_families:
             summary["groups"] = self._group_tables(scored, str(group_by), corpus_families)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from evalkit.errors import ConfigError
 from evalkit.paths import bundled_dir
-from evalkit.spec.benchmark import BenchmarkSpec, load_spec
+from evalkit.specs.benchmark import BenchmarkSpec, load_spec
 
 
 def spec_dirs() -> list[Path]:
