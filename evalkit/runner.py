@@ -40,6 +40,7 @@ class RunSummary:
     n_samples: int
     n_errors: int
     exceeded_error_rate: bool
+    judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
     cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
@@ -161,10 +162,12 @@ class Runner:
             errors += entry["n_errors"]
         self.rundir.write_samples(rows)
         judged = [row for task in tasks for row in getattr(task.kind, "judgment_rows", list)()]
+        failures: list[str] = []
         if judged:  # <run>/judgments.jsonl and results.json "judge_bias"
-            from evalkit.judging.outputs import write_judge_outputs
+            from evalkit.judging.outputs import failed_judges, write_judge_outputs
 
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
+            failures = failed_judges(judged)
         self.rundir.write_json(self.rundir.results_path, results)
         cost = self.ledger.summary()
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
@@ -172,7 +175,7 @@ class Runner:
                         concurrency=self.concurrency)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded, cost)
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures), cost)
 
     def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
         """Before any call: what earlier invocations on this run directory paid, and whether the
@@ -328,7 +331,8 @@ class Runner:
     def _row(benchmark: str, item: Scored) -> dict[str, Any]:
         return {
             "benchmark": benchmark, "id": item.sample.id, "input": item.prompt, "output": item.output,
-            "target": item.sample.target, "scores": item.scores, "extracted": item.extracted,
+            "target": item.sample.target, "choices": list(item.sample.choices) if item.sample.choices else None,
+            "scores": item.scores, "extracted": item.extracted,
             "error": item.error, "metadata": item.sample.metadata, **item.extra,
         }
 

@@ -79,3 +79,7 @@ def run_command(
         typer.echo(f"error rate {summary.n_errors / summary.n_samples:.1%} exceeds --max-error-rate {max_error_rate:g}",
                    err=True)
         raise typer.Exit(1)
+    for reason in summary.judge_failures:  # a judge that answered nothing measured nothing: a failed run
+        typer.echo(reason, err=True)
+    if summary.judge_failures:
+        raise typer.Exit(1)
