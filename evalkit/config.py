@@ -42,6 +42,7 @@ class RunConfig:
     judge_template: str | None = None  # a judges/ template name or YAML path, replacing the benchmark's
     judge_criteria: str | None = None  # criteria text replacing the template's default
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
+    label: str | None = None  # the run's short name in reports (default: the model id)
     quiet: bool = False
     pricing: Path | None = None  # a price file replacing the shipped prices of the models it lists
     max_cost: float | None = None  # USD for the whole run (resumes included)

@@ -73,7 +73,8 @@ def test_cost_per_request_from_usage_in_manifest_and_table(tmp_path, data_dir, f
     assert f"${expected:.4f}" in proc.stdout  # the results table's cost column and total
 
     # the price file can come from the environment too; answers from the cache cost nothing
-    again = run_cli(*_args(server, data_dir, tmp_path / "b", 30), env={"EVALKIT_PRICING": str(prices)})
+    again = run_cli(*_args(server, data_dir, tmp_path / "b", 30), "--label", "cached",
+                    env={"EVALKIT_PRICING": str(prices)})
     assert again.returncode == 0, again.stderr
     assert _manifest(tmp_path / "b")["cost"]["total_usd"] == 0.0 and server.stats()["completed"] == 30
 

@@ -48,6 +48,7 @@ def run_command(
     max_tokens_total: Annotated[int | None, typer.Option(help="Budget in tokens (prompt + completion), like --max-cost.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Start even when the cost estimate is past the budget (the run still stops at it).")] = False,
     fixed_concurrency: Annotated[bool, typer.Option("--fixed-concurrency", help="Keep --concurrency fixed instead of lowering it on a run of 429s.")] = False,
+    label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
     from evalkit.cli.output import print_results
@@ -62,7 +63,7 @@ def run_command(
         out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
-        judges=judge or [], quiet=quiet, judge_swap=swap, judge_policy=swap_policy, jury=jury,
+        judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         pricing=pricing, max_cost=max_cost, max_tokens_total=max_tokens_total, force=force,
         adaptive_concurrency=not fixed_concurrency,
