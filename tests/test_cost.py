@@ -49,14 +49,16 @@ def _args(server, data_dir: Path, out: Path, limit: int, model: str = "acme-1") 
             "--limit", str(limit), "--data-dir", str(data_dir), "--out", str(out), "-q"]
 
 
-def test_price_formula_cached_reasoning_and_batch():
+def test_price_formula_cached_reasoning_and_batch(tmp_path):
     models, _ = read_prices(Path(__file__).parents[1] / "evalkit" / "execution" / "prices.yaml")
     price = models["gpt-4o-mini"]
     usage = Usage(prompt_tokens=1_000_000, completion_tokens=1_000_000, cached_prompt_tokens=400_000)
     # 0.6M uncached input at $0.15 + 0.4M cached at $0.075 + 1M output at $0.60
     assert price.cost(usage) == pytest.approx(0.6 * 0.15 + 0.4 * 0.075 + 0.60)
     assert price.cost(usage, batch=True) == pytest.approx((0.6 * 0.15 + 0.4 * 0.075 + 0.60) / 2)
-    assert price.cost(Usage(0, 1_000_000), reasoning_tokens=250_000) == pytest.approx(0.60)  # billed as output
+    assert price.cost(Usage(0, 1_000_000, reasoning_tokens=250_000)) == pytest.approx(0.60)  # billed as output
+    dear = read_prices(_price_file(tmp_path, r={"input": 0, "output": 1, "reasoning": 3}))[0]["r"]
+    assert dear.cost(Usage(0, 1_000_000, reasoning_tokens=250_000)) == pytest.approx(0.75 * 1 + 0.25 * 3)
 
 
 def test_cost_per_request_from_usage_in_manifest_and_table(tmp_path, data_dir, fake_server):

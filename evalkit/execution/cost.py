@@ -40,6 +40,7 @@ class Spend:
     prompt_tokens: int = 0
     cached_prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = 0.0  # None: the model has no price
 
     @property
@@ -51,6 +52,7 @@ class Spend:
         self.prompt_tokens += usage.prompt_tokens
         self.cached_prompt_tokens += usage.cached_prompt_tokens
         self.completion_tokens += usage.completion_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
         self.cost_usd = None if cost is None or self.cost_usd is None else self.cost_usd + cost
 
     def merge(self, other: Spend) -> None:
@@ -58,12 +60,13 @@ class Spend:
         self.prompt_tokens += other.prompt_tokens
         self.cached_prompt_tokens += other.cached_prompt_tokens
         self.completion_tokens += other.completion_tokens
+        self.reasoning_tokens += other.reasoning_tokens
         self.cost_usd = None if other.cost_usd is None or self.cost_usd is None else self.cost_usd + other.cost_usd
 
     def as_dict(self) -> dict[str, float | int | None]:
         return {"requests": self.requests, "prompt_tokens": self.prompt_tokens,
                 "cached_prompt_tokens": self.cached_prompt_tokens, "completion_tokens": self.completion_tokens,
-                "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6)}
+                "reasoning_tokens": self.reasoning_tokens, "cost_usd": None if self.cost_usd is None else round(self.cost_usd, 6)}
 
 
 class Budget:

@@ -31,11 +31,11 @@ class Price:
     reasoning: float
     batch_discount: float = 0.0
 
-    def cost(self, usage: Usage, reasoning_tokens: int = 0, batch: bool = False) -> float:
+    def cost(self, usage: Usage, batch: bool = False) -> float:
         """What one call with this usage costs. Cached prompt tokens are part of ``prompt_tokens``
         and reasoning tokens part of ``completion_tokens``, as OpenAI reports them."""
         cached = min(usage.cached_prompt_tokens, usage.prompt_tokens)
-        reasoning = min(reasoning_tokens, usage.completion_tokens)
+        reasoning = min(usage.reasoning_tokens, usage.completion_tokens)
         micro = ((usage.prompt_tokens - cached) * self.input + cached * self.cached_input
                  + (usage.completion_tokens - reasoning) * self.output + reasoning * self.reasoning)
         return micro / 1e6 * ((1.0 - self.batch_discount) if batch else 1.0)
