@@ -46,6 +46,7 @@ from evalkit.stats.uncertainty import bootstrap_statistic
 
 Row = dict[str, Any]
 Pair = dict[str, Row]  # order → row, for one (benchmark, id, judge, models, probe)
+STYLE_RESAMPLES = 200  # each resample refits the style model (~5 ms on 805 pairs); Arena-Hard uses 100
 EMPTY: dict[str, Any] = {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
 
 
@@ -290,7 +291,7 @@ def audit(rows: list[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples:
         out[judge] = {
             "position": position_section(pairs, n_resamples, seed),
             "length": length_section(rows, n_resamples, seed, lc_resamples, judge=judge),
-            "style": style_section(pairs, n_resamples, seed),
+            "style": style_section(pairs, min(n_resamples, STYLE_RESAMPLES), seed),
             "self_enhancement": self_section(by_judge, judge, n_resamples, seed, families),
             "agreement": agreement_section(pairs, pointwise, n_resamples, seed, group_by),
             "n_judgments": sum(1 for r in rows if r["judge"] == judge),
