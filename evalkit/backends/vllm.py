@@ -18,6 +18,7 @@ class VLLMBackend:
     is_batched = True
     supports_loglikelihood = True
     prefers_loglikelihood = True
+    billing_model = None  # no per-token price
 
     def __init__(self, replica: VLLMReplica) -> None:
         self.replica = replica
