@@ -53,6 +53,7 @@ class HFBackend:
     is_batched = True
     supports_loglikelihood = True
     prefers_loglikelihood = True
+    billing_model = None  # no per-token price
 
     def __init__(self, name: str, options: Any) -> None:
         self.name = f"hf:{name}"

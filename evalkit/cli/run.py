@@ -46,6 +46,11 @@ def run_command(
     judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
     judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    pricing: Annotated[Path | None, typer.Option(envvar="EVALKIT_PRICING", help="Price file (YAML, USD per 1M tokens) replacing the shipped prices of the models it lists (docs/cost.md).")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Budget in USD for the whole run: refuse to start when the estimate is past it, stop cleanly when reached (exit 3; rerun with a higher budget to resume).")] = None,
+    max_tokens_total: Annotated[int | None, typer.Option(help="Budget in tokens (prompt + completion), like --max-cost.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Start even when the cost estimate is past the budget (the run still stops at it).")] = False,
+    fixed_concurrency: Annotated[bool, typer.Option("--fixed-concurrency", help="Keep --concurrency fixed instead of lowering it on a run of 429s.")] = False,
     label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
@@ -63,6 +68,8 @@ def run_command(
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
         judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
+        pricing=pricing, max_cost=max_cost, max_tokens_total=max_tokens_total, force=force,
+        adaptive_concurrency=not fixed_concurrency,
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
@@ -71,7 +78,7 @@ def run_command(
                                max_completion_tokens=max_completion_tokens),
     )
     summary = run(config)
-    print_results(summary.results, title=f"Results — {summary.out}")
+    print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
     if summary.n_errors:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)
     if summary.exceeded_error_rate:
