@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalkit.errors import ConfigError
+from evalkit.scoring.tool_literals import split_top_level
 from evalkit.specs.benchmark import BenchmarkSpec, Generation
 from evalkit.specs.strict import unknown_key
 
@@ -64,7 +65,7 @@ def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
     if not text:
         return {}
     values: dict[str, Any] = {}
-    for part in _split(text):
+    for part in split_top_level(text):
         key, eq, raw = part.partition("=")
         key = key.strip()
         if not eq or not key:
@@ -87,25 +88,6 @@ def parse_gen_kwargs(text: str | None) -> dict[str, Any]:
                               f"got {raw!r}")
         values[key] = float(value) if key in ("temperature", "top_p") else value
     return values
-
-
-def _split(text: str) -> list[str]:
-    """Split at commas outside brackets and quotes (``stop=["a", "b"]`` stays one part)."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, ch in enumerate(text):
-        if quote:
-            quote = "" if ch == quote and text[i - 1] != "\\" else quote
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            depth += 1
-        elif ch in "]}":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p for p in (q.strip() for q in parts) if p]
 
 
 def parse_limits(text: str | None) -> tuple[int | None, dict[str, int]]:

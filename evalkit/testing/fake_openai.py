@@ -9,6 +9,10 @@ prove that a re-run made zero model calls. What the "model" says comes from a re
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
+An answers entry may also carry ``"reasoning"`` (returned as the message's ``reasoning_content``, as vLLM
+and DeepSeek do, and counted in ``usage.completion_tokens_details.reasoning_tokens``) and
+``"finish_reason"`` (e.g. ``"length"``); a responder may return such a dict (``content``, ``reasoning``,
+``finish_reason``) instead of text.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-Reply = str | dict[str, Any]  # text, or {"content": text | None, "tool_calls": [{"name", "arguments"}]}
+# text, or {"content": text | None, "tool_calls": [{"name", "arguments"}], "reasoning": text, "finish_reason"}
+Reply = str | dict[str, Any]
 Responder = Callable[[dict[str, Any]], Reply]
 FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
 
@@ -44,8 +49,13 @@ def answers_responder(path: str, default: str) -> Responder:
                     return {"content": entry.get("output"), "tool_calls": entry["tool_calls"]}
                 outputs = entry.get("outputs")
                 if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
-                    return str(outputs[int(body.get("seed") or 0) % len(outputs)])
-                return str(entry["output"])
+                    content = str(outputs[int(body.get("seed") or 0) % len(outputs)])
+                else:
+                    content = str(entry["output"])
+                if "reasoning" in entry or "finish_reason" in entry:
+                    return {"content": content, "reasoning": entry.get("reasoning"),
+                            "finish_reason": entry.get("finish_reason", "stop")}
+                return content
         return default
 
     return respond
@@ -64,16 +74,60 @@ def _load_responder(spec: str) -> Responder:
     return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
+class TokenBucket:
+    """A provider-style rate limit: ``per_minute`` units refill continuously into a bucket holding
+    ``burst_seconds`` worth of them; a request that finds too few is refused with the wait it needs."""
+
+    def __init__(self, per_minute: float, burst_seconds: float = 1.0) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate * burst_seconds)
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self, amount: float) -> float:
+        """Take ``amount`` units: 0.0 when granted, else the seconds until it would be."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        amount = min(amount, self.capacity)  # a request larger than the bucket waits for a full one
+        if self.level >= amount:
+            self.level -= amount
+            return 0.0
+        return (amount - self.level) / self.rate
+
+
+class RateLimits:
+    """Requests/min and tokens/min buckets (tokens: prompt words + max_tokens, as providers count the
+    reply's ceiling); a request over either is answered 429 with Retry-After."""
+
+    def __init__(self, rpm: float | None, tpm: float | None, burst_seconds: float) -> None:
+        self.requests = TokenBucket(rpm, burst_seconds) if rpm else None
+        self.tokens = TokenBucket(tpm, burst_seconds) if tpm else None
+
+    def check(self, body: dict[str, Any]) -> web.Response | None:
+        wait = self.requests.take(1) if self.requests is not None else 0.0
+        if not wait and self.tokens is not None:
+            wait = self.tokens.take(len(_last_text(body).split()) + int(body.get("max_tokens") or 16))
+            if wait and self.requests is not None:
+                self.requests.level += 1  # refused: the request slot is not spent
+        if not wait:
+            return None
+        return web.json_response({"error": {"message": "rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+                                 status=429, headers={"Retry-After": f"{wait:.3f}"})
+
+
 class FakeOpenAI:
     def __init__(self, responder: Responder, latency: float, fault_rate: float, faults: list[str],
-                 seed: int, retry_after: float) -> None:
+                 seed: int, retry_after: float, limits: RateLimits | None = None, cached_tokens: int = 0) -> None:
+        self.limits = limits
+        self.cached_tokens = cached_tokens  # reported as usage.prompt_tokens_details.cached_tokens
         self.responder = responder
         self.latency = latency
         self.fault_rate = fault_rate
         self.faults = faults
         self.rng = random.Random(seed)
         self.retry_after = retry_after
-        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
         self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
 
     def app(self) -> web.Application:
@@ -93,14 +147,18 @@ class FakeOpenAI:
         return web.json_response(self.log)
 
     async def reset_stats(self, request: web.Request) -> web.Response:
-        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
         return web.json_response(self.stats)
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
-    async def _fault(self, request: web.Request) -> web.StreamResponse | None:
+    async def _fault(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse | None:
         self.stats["requests"] += 1
+        refused = self.limits.check(body) if self.limits is not None else None
+        if refused is not None:
+            self.stats["rate_limited"] += 1
+            return refused
         if not self.faults or self.rng.random() >= self.fault_rate:
             return None
         self.stats["faults"] += 1
@@ -121,32 +179,45 @@ class FakeOpenAI:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        fault = await self._fault(request)
+        fault = await self._fault(request, body)
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
         message, finish = chat_message(self.responder(body))
-        text = message["content"] or ""
         self.stats["completed"] += 1
         self.log.append(body)
+        return web.json_response(self.chat_body(body, message, finish))
+
+    def chat_body(self, body: dict[str, Any], message: dict[str, Any], finish: str) -> dict[str, Any]:
+        """A chat.completion object; tokens are whitespace words (``--cached-tokens`` of the prompt's are
+        cached; a ``reasoning_content`` counts as reasoning tokens inside completion_tokens)."""
+        text = message.get("content") or ""
+        thinking = len(message.get("reasoning_content", "").split())
+        completion = len(text.split()) + thinking
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        return web.json_response({
+        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                                 "total_tokens": prompt_tokens + completion,
+                                 "completion_tokens_details": {"reasoning_tokens": thinking}}
+        if self.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(self.cached_tokens, prompt_tokens)}
+        return {
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
-                      "total_tokens": prompt_tokens + len(text.split())},
-        })
+            "usage": usage,
+        }
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        fault = await self._fault(request)
+        fault = await self._fault(request, body)
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
         prompt = _last_text(body)
-        text = self.responder(body)
-        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+        reply = self.responder(body)
+        text = reply if isinstance(reply, str) else str(reply.get("content") or "")
+        finish = "stop" if isinstance(reply, str) else reply.get("finish_reason", "stop")
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
         if body.get("echo") and body.get("logprobs") is not None:
             choice["text"] = prompt + " ."
             choice["logprobs"] = _word_logprobs(prompt + " .")
@@ -170,7 +241,9 @@ def chat_message(reply: Reply) -> tuple[dict[str, Any], str]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if calls:
         message["tool_calls"] = calls
-    return message, "tool_calls" if calls else "stop"
+    if reply.get("reasoning") is not None:  # as vLLM and DeepSeek return a reasoning model's thinking
+        message["reasoning_content"] = reply["reasoning"]
+    return message, reply.get("finish_reason") or ("tool_calls" if calls else "stop")
 
 
 def _word_logprobs(text: str) -> dict[str, Any]:
@@ -196,7 +269,9 @@ async def serve(args: argparse.Namespace) -> None:
     for fault in faults:
         if fault not in FAULTS:
             sys.exit(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
-    fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after)
+    limits = RateLimits(args.rpm, args.tpm, args.burst_seconds) if args.rpm or args.tpm else None
+    fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after, limits,
+                      args.cached_tokens)
     runner = web.AppRunner(fake.app(), access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
@@ -217,6 +292,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--answers")
     parser.add_argument("--responder")
     parser.add_argument("--default-reply", default="The answer is 42.")
+    parser.add_argument("--rpm", type=float, help="answer 429 past this many requests per minute (token bucket)")
+    parser.add_argument("--tpm", type=float, help="answer 429 past this many tokens per minute (prompt + max_tokens)")
+    parser.add_argument("--burst-seconds", type=float, default=1.0, help="bucket size, in seconds of the rate")
+    parser.add_argument("--cached-tokens", type=int, default=0, help="report this many prompt tokens as cached")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
