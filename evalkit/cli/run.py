@@ -30,11 +30,15 @@ def run_command(
     max_tokens: Annotated[int | None, typer.Option(help="Override the benchmark's token limit per reply (reasoning models need room to think).")] = None,
     reasoning_effort: Annotated[str | None, typer.Option(help="Sent as reasoning_effort to OpenAI-compatible reasoning models: none, minimal, low, medium, high.")] = None,
     max_completion_tokens: Annotated[bool, typer.Option("--max-completion-tokens", help="Send the token limit as max_completion_tokens instead of max_tokens (OpenAI o-series and gpt-5 reject max_tokens).")] = False,
-    dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="hf and vllm models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
     batch_timeout: Annotated[float, typer.Option(help="hf models: wall-clock seconds one generation batch may take; the answers it cuts short are errored samples.")] = 600.0,
-    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf and vllm models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    max_model_len: Annotated[int | None, typer.Option(help="vllm models: context length (default: the model's).")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm models: GPUs one replica is split over.")] = 1,
+    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vllm models: share of GPU memory the engine may take (default: vLLM's).")] = None,
+    engine_arg: Annotated[list[str] | None, typer.Option(help="vllm models: another engine option KEY=VALUE (repeatable), e.g. enable_prefix_caching=true.")] = None,
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
     judge: Annotated[list[str] | None, typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
@@ -80,7 +84,9 @@ def run_command(
                                batch_timeout=batch_timeout,
                                chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed,
                                max_tokens=max_tokens, reasoning_effort=reasoning_effort,
-                               max_completion_tokens=max_completion_tokens),
+                               max_completion_tokens=max_completion_tokens,
+                               max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
+                               gpu_memory_utilization=gpu_memory_utilization, engine_args=tuple(engine_arg or ())),
     )
     summary = run(config)
     print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
