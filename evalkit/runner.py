@@ -123,7 +123,9 @@ class Runner:
         config = self.config
         started = time.time()
         data_dir = resolve_data_dir(config.data_dir)
-        tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
+        overrides = config.spec_overrides()
+        tasks = [load_task(name, data_dir, config.limit_for(name), overrides, config=config)
+                 for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
