@@ -55,6 +55,10 @@ class RunConfig:
     max_tokens_total: int | None = None
     force: bool = False  # start even when the estimate is past the budget
     adaptive_concurrency: bool = True  # AIMD on 429s within [1, concurrency]
+    batch: bool = False  # through the provider's batch API (/v1/files + /v1/batches), at its discount
+    batch_retry: str = "batch"  # failed/expired batch lines: in a new batch, or "online"
+    batch_poll: float = 5.0  # seconds before the first poll of a batch (then ×1.5, at most 60)
+    batch_chunk: int = 50_000  # most requests per batch input file (OpenAI's limit; files also stay under 200 MB)
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -110,6 +114,12 @@ class RunConfig:
             raise ConfigError(f"--max-cost must be a positive number of USD, got {self.max_cost:g}")
         if self.max_tokens_total is not None and self.max_tokens_total < 1:
             raise ConfigError(f"--max-tokens-total must be at least 1, got {self.max_tokens_total}")
+        if self.batch_retry not in ("batch", "online"):
+            raise ConfigError(f"--batch-retry must be batch or online, got {self.batch_retry!r}")
+        if not self.batch_poll > 0:
+            raise ConfigError(f"--batch-poll must be positive, got {self.batch_poll:g}")
+        if not 1 <= self.batch_chunk <= 50_000:
+            raise ConfigError(f"--batch-chunk must be between 1 and 50000 (the provider's limit), got {self.batch_chunk}")
         if self.pricing is not None and not self.pricing.is_file():
             raise ConfigError(f"--pricing {self.pricing} is not a file")
         if self.backend.max_tokens is not None and self.backend.max_tokens < 1:
