@@ -13,11 +13,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.base import Backend
-from evalkit.backends.factory import BackendOptions, create_backend
+from evalkit.backends.base import Backend, BatchAPIBackend
+from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
-from evalkit.errors import ConfigError
+from evalkit.errors import BudgetReached, ConfigError
+from evalkit.execution.batch_api import BatchOptions
+from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, Outcome, RetryPolicy
+from evalkit.execution.ledger import CostLedger
+from evalkit.execution.pricing import load_prices
 from evalkit.execution.progress import Progress
 from evalkit.execution.store import ResponseStore
 from evalkit.kinds.base import Scored
@@ -38,6 +42,7 @@ class RunSummary:
     n_errors: int
     exceeded_error_rate: bool
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
+    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
@@ -105,43 +110,38 @@ def _default_out(config: RunConfig) -> Path:
     return Path("runs") / f"{stamp}-{model}"
 
 
-def _executor(config: RunConfig, backend: Backend, options: BackendOptions, journal: ResponseStore,
-              cache: ResponseStore | None) -> Executor:
-    """``--executor local`` answers in this process; ``ray`` on a Ray cluster, where each worker builds its
-    own backend from the same model and options (same journal, same results)."""
-    policy = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
-    if config.executor == "ray":
-        from evalkit.execution.ray_executor import RayExecutor, RaySettings
-
-        settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
-        return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute, policy)
-    return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy)
-
-
 class Runner:
     def __init__(self, config: RunConfig) -> None:
         config.validate()
         self.config = config
         self.rundir = RunDir(config.out or _default_out(config))
+        self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total),
+                                 batch=config.batch)
+        self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
 
     async def run(self) -> RunSummary:
         config = self.config
         started = time.time()
         data_dir = resolve_data_dir(config.data_dir)
-        tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
+        overrides = config.spec_overrides()
+        tasks = [load_task(name, data_dir, config.limit_for(name), overrides, config=config)
+                 for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [[[_apply_overrides(r, config) for r in task.kind.requests(s, mode)] for s in task.samples]
                     for task, mode in zip(tasks, modes)]
+            estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
             self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
+                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                                cost_estimate=estimate, concurrency=self.concurrency,
                                 error=None if stopped else (str(exc) or type(exc).__name__))
                 self.rundir.record_stop(manifest)
                 raise
@@ -161,6 +161,8 @@ class Runner:
             if extra is not None:
                 entry.update(extra(scored))
             results["benchmarks"][task.spec.name] = entry
+            self.ledger.add_benchmark(task.spec.name, [(o.result.usage, o.cost_usd) for outs in task_outcomes
+                                                       for o in outs if o.result is not None and not o.cached])
             rows.extend(self._row(task.spec.name, s) for s in scored)
             total += entry["n"]
             errors += entry["n_errors"]
@@ -173,11 +175,35 @@ class Runner:
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
             failures = failed_judges(judged)
         self.rundir.write_json(self.rundir.results_path, results)
+        cost = self.ledger.summary()
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
-                        execution=exec_stats, n_samples=total, n_errors=errors)
+                        execution=exec_stats, n_samples=total, n_errors=errors, cost=cost, cost_estimate=estimate,
+                        concurrency=self.concurrency)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures))
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures), cost)
+
+    def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
+        """Before any call: what earlier invocations on this run directory paid, and whether the
+        estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force); and that
+        --batch has a batch API to use."""
+        if self.config.batch and not isinstance(backend, BatchAPIBackend):
+            raise ConfigError(f"--batch needs an endpoint with a batch API (/v1/files + /v1/batches); {backend.name} has none")
+        budget = self.ledger.budget
+        if budget.limited and backend.is_batched:
+            raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        journal = ResponseStore(self.rundir.journal_path)
+        cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
+        try:
+            budget.spent_usd, budget.spent_tokens = journal.paid()
+            if not budget.limited:
+                return None
+            flat = [r for task_plan in plan for reqs in task_plan for r in reqs]
+            return self.ledger.check_start(backend, flat, journal, cache, self.config.force)
+        finally:
+            journal.close()
+            if cache is not None:
+                cache.close()
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
@@ -235,13 +261,13 @@ class Runner:
             stats[key] = stats.get(key, 0) + value
 
     async def _run_executor(self, backend: Backend, requests: list[Request], label: str,
-                            options: BackendOptions | None = None) -> tuple[list[Outcome], dict[str, Any]]:
+                            role: str = "model") -> tuple[list[Outcome], dict[str, Any]]:
         """Answer requests through the journal (always) and the shared cache (unless --no-cache)."""
         config = self.config
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache else None
-        executor = _executor(config, backend, options or config.backend, journal, cache)
-        progress = Progress(len(requests), label, quiet=config.quiet)
+        executor = self._executor(backend, journal, cache, role)
+        progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
         finally:
@@ -249,7 +275,28 @@ class Runner:
             journal.close()
             if cache is not None:
                 cache.close()
+            if not backend.is_batched:
+                self.concurrency[label] = executor.controller.as_dict()
         return outcomes, executor.stats.as_dict()
+
+    def _executor(self, backend: Backend, journal: ResponseStore, cache: ResponseStore | None, role: str) -> Executor:
+        """``--executor local`` answers in this process; ``ray`` on a Ray cluster, where each worker builds its
+        own backend from the same model and options (same journal, same results; docs/distributed.md)."""
+        config = self.config
+        policy = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+        meter = self.ledger.meter_for(backend, role)
+        if config.executor == "ray":
+            from evalkit.execution.ray_executor import RayExecutor, RaySettings
+
+            options = (config.judge_backend or config.backend) if role == "judge" else config.backend
+            settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
+            return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute,
+                               policy, meter=meter)
+        return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy,
+                        meter=meter, adaptive=config.adaptive_concurrency,
+                        batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
+                                           max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
+                        if config.batch else None)
 
     async def judge(self, kind: Any, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
         """Second stage: every --judge model answers the kind's judge requests; the kind folds them in.
@@ -281,8 +328,7 @@ class Runner:
     async def _ask(self, judge: Backend, judge_name: str, per_sample: list[list[Request]], label: str,
                    exec_stats: dict[str, Any]) -> list[list[Outcome]]:
         flat = [r for reqs in per_sample for r in reqs]
-        options = self.config.judge_backend or self.config.backend
-        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})", options)
+        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})", role="judge")
         totals = exec_stats.setdefault("judges", {}).setdefault(judge_name, {})
         for key, value in stats.items():
             totals[key] = totals.get(key, 0) + value

@@ -28,6 +28,7 @@ from typing import Any
 from evalkit.backends.base import Backend
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import BackendError, EvalkitError
+from evalkit.execution.cost import CostMeter
 from evalkit.execution.executor import ExecutionStats, Executor, Outcome, ProgressHook, RetryPolicy
 from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo, limiter_owner
 from evalkit.execution.ray_cluster import alive_nodes, cluster_total, connect, failure_line
@@ -72,8 +73,9 @@ class _Worker:
 class RayExecutor(Executor):
     def __init__(self, backend: Backend, journal: ResponseStore, cache: ResponseStore | None, settings: RaySettings,
                  concurrency: int = 32, requests_per_minute: float | None = None,
-                 policy: RetryPolicy | None = None) -> None:
-        super().__init__(backend, journal, cache, concurrency, requests_per_minute, policy)
+                 policy: RetryPolicy | None = None, meter: CostMeter | None = None) -> None:
+        # the global limiter actor adapts concurrency for the cluster (AIMD on 429s), not the base controller
+        super().__init__(backend, journal, cache, concurrency, requests_per_minute, policy, meter=meter, adaptive=False)
         self.settings = settings
         self.requests_per_minute = requests_per_minute
         self.ray_stats = RayExecutionStats()  # the base class's counters plus the cluster's
@@ -240,7 +242,7 @@ class RayExecutor(Executor):
                     answer: Answer = await ref
                     if answer.key in unanswered:
                         del unanswered[answer.key]
-                        self._accept(answer, outcomes, progress)
+                        await self._accept(answer, requests, outcomes, progress)
             except ray.exceptions.RayTaskError as exc:  # the backend itself raised: stop, as the local executor does
                 cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else None
                 raise (cause if isinstance(cause, EvalkitError) else exc) from None
@@ -259,14 +261,17 @@ class RayExecutor(Executor):
                 continue
             await queue.finish()
 
-    def _accept(self, answer: Answer, outcomes: dict[str, Outcome], progress: ProgressHook) -> None:
-        """Journal (and cache) a streamed answer, then count it."""
+    async def _accept(self, answer: Answer, requests: dict[str, Request], outcomes: dict[str, Outcome],
+                      progress: ProgressHook) -> None:
+        """Journal (and cache) a streamed answer with its cost, then count it."""
         self.stats.model_calls += answer.attempts
         self.stats.retries += answer.attempts - 1
         if answer.result is not None:
-            self._persist(answer.key, answer.result)
-            outcomes[answer.key] = Outcome(result=answer.result)
             usage = answer.result.usage
+            cost = self.meter.cost(usage)
+            self._persist(answer.key, answer.result, cost)  # journaled before it is charged
+            await self.meter.settle(requests[answer.key], None, usage)
+            outcomes[answer.key] = Outcome(result=answer.result, cost_usd=cost)
             progress(1, usage.prompt_tokens + usage.completion_tokens, 0)
         else:
             self.stats.errors += 1
