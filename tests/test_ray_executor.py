@@ -148,7 +148,7 @@ def test_api_workers_share_one_rate_limit_and_back_off_on_429(cluster, tmp_path,
                            concurrency=16, requests_per_minute=1200)
     outcomes = _execute(executor, _chat(120))
     assert all(o.result is not None for o in outcomes)
-    assert executor.stats.nodes == 2 and executor.stats.rate_limited > 0
+    assert executor.stats.replicas == 2 and executor.stats.rate_limited > 0  # two workers, one limit
     arrivals = server.arrivals()
     assert busiest_window(arrivals) <= 20  # 1200/min: never more than 20 in any second, across both workers
     assert len(arrivals) == server.stats()["requests"] == executor.stats.model_calls
