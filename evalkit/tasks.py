@@ -13,6 +13,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import Kind, create_kind
 from evalkit.kinds.prompting import check_templates
 from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource
+from evalkit.specs.overrides import SpecOverrides, apply_overrides
 from evalkit.specs.registry import get_spec
 from evalkit.types import Sample
 
@@ -73,8 +74,33 @@ def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sam
     return samples
 
 
-def load_task(name: str, data_dir: Path | None, limit: int | None = None, **kind_context: object) -> Task:
+def stratified(samples: list[Sample], limit: int, group_by: str | None) -> list[Sample]:
+    """The first ``limit`` samples taken one group at a time (group order as in the data), so ``--limit 20``
+    on MMLU covers 20 subjects rather than the first subject's first 20 items; without groups, the first."""
+    if group_by is None:
+        return samples[:limit]
+    groups: dict[object, list[Sample]] = {}
+    for sample in samples:
+        key = sample.metadata.get(group_by)
+        groups.setdefault(key if isinstance(key, (str, int, float, bool, type(None))) else str(key), []).append(sample)
+    picked: list[Sample] = []
+    for depth in range(max(len(g) for g in groups.values()) if groups else 0):
+        for members in groups.values():
+            if depth < len(members):
+                picked.append(members[depth])
+                if len(picked) == limit:
+                    break
+        if len(picked) == limit:
+            break
+    order = {id(s): i for i, s in enumerate(samples)}
+    return sorted(picked, key=lambda s: order[id(s)])
+
+
+def load_task(name: str, data_dir: Path | None, limit: int | None = None,
+              overrides: SpecOverrides | None = None, **kind_context: object) -> Task:
     spec = get_spec(name)
+    if overrides is not None:
+        spec = apply_overrides(spec, overrides)
     samples, source, data = load_samples(spec, data_dir)
     pool = load_fewshot_pool(spec, data_dir, samples)
     kind = create_kind(spec, fewshot_pool=pool, data_dir=data_dir, **kind_context)
@@ -82,7 +108,7 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None, **kind
     if select is not None:
         samples = select(samples)
     if limit is not None:
-        samples = samples[:limit]
+        samples = stratified(samples, limit, kind.options.group_by)
     if samples:  # a template naming a field the data lacks fails here, before any model call
         check_templates(spec, kind.options, samples[0])
     return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)
