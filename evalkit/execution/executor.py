@@ -1,7 +1,8 @@
 """Drive a backend over many requests: dedupe, cache, bounded concurrency, retries, journaling.
 
 Every result is written to the run's journal (and the shared cache) the moment it arrives, before
-any scoring, so a killed run loses nothing and a re-run repeats no completed call.
+any scoring, so a killed run loses nothing and a re-run repeats no completed call. A lookup backend
+(``Backend.is_lookup``: a predictions file) computes nothing, so nothing of it is journaled or cached.
 """
 
 from __future__ import annotations
@@ -15,16 +16,9 @@ from dataclasses import dataclass, field
 from evalkit.backends.base import Backend, RequestError, RetryableError
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
-from evalkit.types import Request, Result, request_key
+from evalkit.types import Outcome, Request, Result, request_key
 
-
-@dataclass
-class Outcome:
-    """What became of one request: a result, or the error that exhausted its retries."""
-
-    result: Result | None
-    error: str | None = None
-    cached: bool = False
+__all__ = ["ExecutionStats", "Executor", "Outcome", "RetryPolicy"]
 
 
 @dataclass
@@ -63,15 +57,15 @@ class Executor:
     def __init__(
         self,
         backend: Backend,
-        journal: ResponseStore,
+        journal: ResponseStore | None,
         cache: ResponseStore | None = None,
         concurrency: int = 32,
         requests_per_minute: float | None = None,
         policy: RetryPolicy | None = None,
     ) -> None:
         self.backend = backend
-        self.journal = journal
-        self.cache = cache
+        self.journal = None if backend.is_lookup else journal  # a looked-up answer is no model call:
+        self.cache = None if backend.is_lookup else cache  # nothing to keep or share
         self.concurrency = concurrency
         self.limiter = RateLimiter(requests_per_minute)
         self.policy = policy or RetryPolicy()
@@ -81,7 +75,8 @@ class Executor:
         """Answer every request; the list returned is aligned with ``requests``."""
         started = time.monotonic()
         progress = on_progress or (lambda n, t, e: None)
-        keys = [request_key(self.backend.identity, r) for r in requests]
+        lookup = self.backend.is_lookup  # answers depend on who asked, and are not worth sharing
+        keys = [request_key(self.backend.identity, r, by_sample=lookup) for r in requests]
         unique: dict[str, Request] = dict(zip(keys, requests))
         self.stats.requests += len(unique)
         outcomes = self._lookup(list(unique))
@@ -97,6 +92,8 @@ class Executor:
         return [outcomes[k] for k in keys]
 
     def _lookup(self, keys: list[str]) -> dict[str, Outcome]:
+        if self.journal is None:
+            return {}
         found = self.journal.get_many(keys)
         if self.cache is not None:
             rest = [k for k in keys if k not in found]
@@ -107,7 +104,8 @@ class Executor:
         return {k: Outcome(result=r, cached=True) for k, r in found.items()}
 
     def _persist(self, key: str, result: Result) -> None:
-        self.journal.put(key, self.backend.identity, result)
+        if self.journal is not None:
+            self.journal.put(key, self.backend.identity, result)
         if self.cache is not None:
             self.cache.put(key, self.backend.identity, result)
         self.stats.prompt_tokens += result.usage.prompt_tokens
@@ -171,7 +169,8 @@ class Executor:
         if not work:
             return
         requests = [r for _, r in work]
-        self.stats.model_calls += len(requests)
+        if not self.backend.is_lookup:  # looking an answer up calls no model
+            self.stats.model_calls += len(requests)
         for index, result in self.backend.call_batch(requests):
             key = work[index][0]
             self._persist(key, result)

@@ -34,8 +34,9 @@ import numpy as np
 from evalkit.judging.agreement import cohen_kappa
 from evalkit.judging.glm import fit_length_glm
 from evalkit.stats.uncertainty import bootstrap_statistic
+from evalkit.types import JudgmentRow
 
-Row = dict[str, Any]
+Row = JudgmentRow
 Pair = dict[str, Row]  # order → row, for one (benchmark, id, judge, models, probe)
 EMPTY: dict[str, Any] = {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
 
@@ -65,13 +66,13 @@ def family(name: str) -> str:
     return match.group(0) if match else base
 
 
-def pairs_by_judge(rows: list[Row]) -> dict[str, list[Pair]]:
+def pairs_by_judge(rows: Sequence[Row]) -> dict[str, list[Pair]]:
     """Pairwise rows grouped into pairs (both orders together), per judge."""
     grouped: dict[tuple[Any, ...], Pair] = defaultdict(dict)
     for row in rows:
-        if row["kind"] == "pairwise":
-            key = (row["judge"], row["benchmark"], row["id"], row["model_a"], row["model_b"], row.get("probe"))
-            grouped[key][row["order"]] = row
+        if row.kind == "pairwise":
+            key = (row.judge, row.benchmark, row.id, row.model_a, row.model_b, row.probe)
+            grouped[key][row.order] = row
     out: dict[str, list[Pair]] = defaultdict(list)
     for key, pair in grouped.items():
         out[key[0]].append(pair)
@@ -85,12 +86,12 @@ def _row(pair: Pair) -> Row:
 def pair_score(pair: Pair, policy: str = "balanced") -> float | None:
     """model_a's score for the pair: None if any order is invalid; with two orders, ``balanced``
     averages them and ``conservative`` makes a flip with the order a tie."""
-    scores = [row.get("score") for row in pair.values()]
-    if any(s is None or not row["valid"] for s, row in zip(scores, pair.values())):
+    scores = [row.score for row in pair.values()]
+    if any(s is None or not row.valid for s, row in zip(scores, pair.values())):
         return None
     if len(scores) == 1 or policy == "balanced":
         return float(np.mean(scores))  # type: ignore[arg-type]
-    winners = {row["winner"] for row in pair.values()}
+    winners = {row.winner for row in pair.values()}
     return float(scores[0]) if len(winners) == 1 else 0.5  # type: ignore[arg-type]
 
 
@@ -99,23 +100,23 @@ def _label(score: float) -> str:
 
 
 def position_section(pairs: list[Pair], n_resamples: int, seed: int = 0) -> dict[str, Any]:
-    both = [(p["ab"], p["ba"]) for p in pairs if not _row(p).get("probe") and "ab" in p and "ba" in p
-            and p["ab"]["valid"] and p["ba"]["valid"]]
-    consistent = [float(ab["winner"] == ba["winner"]) for ab, ba in both]
-    first = [float(ab["winner"] != ba["winner"] and ab["verdict"] == ba["verdict"] == "A") for ab, ba in both]
-    second = [float(ab["winner"] != ba["winner"] and ab["verdict"] == ba["verdict"] == "B") for ab, ba in both]
+    both = [(p["ab"], p["ba"]) for p in pairs if not _row(p).probe and "ab" in p and "ba" in p
+            and p["ab"].valid and p["ba"].valid]
+    consistent = [float(ab.winner == ba.winner) for ab, ba in both]
+    first = [float(ab.winner != ba.winner and ab.verdict == ba.verdict == "A") for ab, ba in both]
+    second = [float(ab.winner != ba.winner and ab.verdict == ba.verdict == "B") for ab, ba in both]
     return {"consistency": figure(consistent, _mean, n_resamples, seed),
             "first_position_share": figure(first, _mean, n_resamples, seed),
             "second_position_share": figure(second, _mean, n_resamples, seed)}
 
 
-def length_section(rows: list[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples: int = 200,
+def length_section(rows: Sequence[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples: int = 200,
                    judge: str | None = None) -> dict[str, Any]:
     """Raw and length-controlled win rate of model_a, and the padding probe, for one judge's rows."""
     by_judge = pairs_by_judge(rows)
     pairs = by_judge.get(judge, []) if judge is not None else [p for ps in by_judge.values() for p in ps]
-    scored = [(pair_score(p), _row(p)) for p in pairs if not _row(p).get("probe")]
-    data = [(s, r.get("len_a"), r.get("len_b")) for s, r in scored if s is not None]
+    scored = [(pair_score(p), _row(p)) for p in pairs if not _row(p).probe]
+    data = [(s, r.len_a, r.len_b) for s, r in scored if s is not None]
     section = {"raw_win_rate": figure([s for s, _, _ in data], _mean, n_resamples, seed)}
     usable = [d for d in data if d[1] is not None and d[2] is not None]
     if len(usable) >= 10 and len({a - b for _, a, b in usable}) > 1:  # type: ignore[operator]
@@ -131,7 +132,7 @@ def length_section(rows: list[Row], n_resamples: int = 1000, seed: int = 0, lc_r
         section["length_coef"] = full.phi
     else:
         section["lc_win_rate"] = dict(EMPTY)
-    padded = [pair_score(p) for p in pairs if _row(p).get("probe") == "padding"]
+    padded = [pair_score(p) for p in pairs if _row(p).probe == "padding"]
     # in a probe pair model_a is the original and model_b the padded copy
     section["padding_preference"] = figure([1 - s for s in padded if s is not None], _mean, n_resamples, seed)
     return section
@@ -146,8 +147,8 @@ def _gold_score(gold: str | None, model: str, other: str) -> float | None:
 def self_section(by_judge: dict[str, list[Pair]], judge: str, n_resamples: int, seed: int = 0,
                  families: dict[str, str] | None = None) -> dict[str, Any]:
     fam = (families or {}).get(judge) or family(judge)
-    own = [p for p in by_judge.get(judge, []) if not _row(p).get("probe")]
-    counts = Counter(m for p in own for m in (_row(p)["model_a"], _row(p)["model_b"])
+    own = [p for p in by_judge.get(judge, []) if not _row(p).probe]
+    counts = Counter(m for p in own for m in (_row(p).model_a, _row(p).model_b)
                      if ((families or {}).get(m) or family(m)) == fam)
     empty = {"model": None, "reference": None, "self_win_rate": dict(EMPTY), "reference_win_rate": dict(EMPTY),
              "difference": dict(EMPTY)}
@@ -158,21 +159,21 @@ def self_section(by_judge: dict[str, list[Pair]], judge: str, n_resamples: int, 
     for other, pairs in by_judge.items():
         for p in pairs if other != judge else ():
             r, s = _row(p), pair_score(p)
-            if s is not None and model in (r["model_a"], r["model_b"]) and not r.get("probe"):
-                others[(r["benchmark"], r["id"], r["model_a"], r["model_b"])].append(s)
+            if s is not None and model in (r.model_a, r.model_b) and not r.probe:
+                others[(r.benchmark, r.id, r.model_a, r.model_b)].append(s)
     paired, reference = [], "judges" if others else "gold"
     for p in own:
         r, s = _row(p), pair_score(p)
-        if s is None or model not in (r["model_a"], r["model_b"]):
+        if s is None or model not in (r.model_a, r.model_b):
             continue
-        flip = r["model_a"] != model
+        flip = r.model_a != model
         mine = 1 - s if flip else s
         if others:
-            ref_scores = others.get((r["benchmark"], r["id"], r["model_a"], r["model_b"]))
+            ref_scores = others.get((r.benchmark, r.id, r.model_a, r.model_b))
             ref = float(np.mean(ref_scores)) if ref_scores else None
             ref = None if ref is None else (1 - ref if flip else ref)
         else:
-            ref = _gold_score(r.get("gold"), model, r["model_b"] if not flip else r["model_a"])
+            ref = _gold_score(r.gold, model, r.model_b if not flip else r.model_a)
         if ref is not None:
             paired.append((mine, ref))
     if not paired:
@@ -188,30 +189,30 @@ def agreement_section(pairs: list[Pair], pointwise: list[Row], n_resamples: int,
     labelled = []
     for p in pairs:
         r, s = _row(p), pair_score(p, "conservative")
-        gold = _gold_score(r.get("gold"), r["model_a"], r["model_b"])
-        if s is not None and gold is not None and not r.get("probe"):
+        gold = _gold_score(r.gold, r.model_a, r.model_b)
+        if s is not None and gold is not None and not r.probe:
             labelled.append((_label(s), _label(gold)))
-    labelled += [(r["verdict"], r["gold"]) for r in pointwise if r["valid"] and r.get("gold") in ("PASS", "FAIL")]
+    labelled += [(r.verdict, r.gold) for r in pointwise if r.valid and r.gold in ("PASS", "FAIL")]
     return {"accuracy": figure([float(a == b) for a, b in labelled], _mean, n_resamples, seed),
             "kappa": figure(labelled, lambda xs: cohen_kappa([a for a, _ in xs], [b for _, b in xs]),
                             n_resamples, seed)}
 
 
-def audit(rows: list[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples: int = 200,
+def audit(rows: Sequence[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples: int = 200,
           families: dict[str, str] | None = None) -> dict[str, Any]:
     """The whole ``judge_bias`` section for every judge in ``rows``."""
     by_judge = pairs_by_judge(rows)
-    judges = sorted({r["judge"] for r in rows})
+    judges = sorted({r.judge for r in rows})
     out = {}
     for judge in judges:
         pairs = by_judge.get(judge, [])
-        pointwise = [r for r in rows if r["judge"] == judge and r["kind"] == "pointwise"]
+        pointwise = [r for r in rows if r.judge == judge and r.kind == "pointwise"]
         out[judge] = {
             "position": position_section(pairs, n_resamples, seed),
             "length": length_section(rows, n_resamples, seed, lc_resamples, judge=judge),
             "self_enhancement": self_section(by_judge, judge, n_resamples, seed, families),
             "agreement": agreement_section(pairs, pointwise, n_resamples, seed),
-            "n_judgments": sum(1 for r in rows if r["judge"] == judge),
-            "n_invalid": sum(1 for r in rows if r["judge"] == judge and not r["valid"]),
+            "n_judgments": sum(1 for r in rows if r.judge == judge),
+            "n_invalid": sum(1 for r in rows if r.judge == judge and not r.valid),
         }
     return out

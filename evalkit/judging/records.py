@@ -1,4 +1,5 @@
-"""Judgment rows (``<run>/judgments.jsonl``) and the pair files a judge can be audited on.
+"""Judgment rows (``<run>/judgments.jsonl``, ``evalkit.types.JudgmentRow``) and the pair files a judge can
+be audited on.
 
 One row per judge call that counts (after its retry), the contract the HTML report reads::
 
@@ -19,11 +20,12 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import DataError
+from evalkit.types import JudgmentRow
 
 REQUIRED = ("benchmark", "id", "judge", "kind", "model_a", "model_b", "order", "verdict", "winner", "valid")
 
@@ -93,7 +95,15 @@ def _load_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _from_alpaca(row: dict[str, Any], index: int) -> dict[str, Any]:
+_ROW_FIELDS = tuple(f.name for f in fields(JudgmentRow))
+
+
+def as_judgment_row(row: dict[str, Any]) -> JudgmentRow:
+    """A judgments.jsonl object as the record (columns it does not know are left out)."""
+    return JudgmentRow(**{k: row[k] for k in _ROW_FIELDS if k in row})
+
+
+def _from_alpaca(row: dict[str, Any], index: int) -> JudgmentRow:
     """An AlpacaEval annotation (generator_1 = baseline, preference 2 = generator_2 better) as a row.
 
     The candidate (generator_2) becomes model_a; a preference of 0 is a draw (1.5), as AlpacaEval counts it.
@@ -103,16 +113,15 @@ def _from_alpaca(row: dict[str, Any], index: int) -> dict[str, Any]:
         0.5 if float(pref) == 0 else float(pref) - 1)
     model_a, model_b = str(row["generator_2"]), str(row["generator_1"])
     verdict = None if score is None else "TIE" if score == 0.5 else "A" if score > 0.5 else "B"
-    return {
-        "benchmark": "alpaca_eval", "id": str(index),
-        "judge": str(row.get("annotator", "unknown")), "kind": "pairwise", "model_a": model_a, "model_b": model_b,
-        "order": "ab", "verdict": verdict, "winner": winner_of(verdict, "ab", model_a, model_b),
-        "valid": score is not None, "rationale": None, "score": score,
-        "len_a": len(row.get("output_2") or ""), "len_b": len(row.get("output_1") or ""),
-    }
+    return JudgmentRow(
+        benchmark="alpaca_eval", id=str(index), judge=str(row.get("annotator", "unknown")), kind="pairwise",
+        model_a=model_a, model_b=model_b, order="ab", verdict=verdict,
+        winner=winner_of(verdict, "ab", model_a, model_b), valid=score is not None, rationale=None, score=score,
+        len_a=len(row.get("output_2") or ""), len_b=len(row.get("output_1") or ""),
+    )
 
 
-def read_judgments(path: Path) -> list[dict[str, Any]]:
+def read_judgments(path: Path) -> list[JudgmentRow]:
     """Judgment rows from evalkit's ``judgments.jsonl`` or from AlpacaEval ``annotations.json``."""
     rows = _load_rows(path)
     out = []
@@ -128,7 +137,7 @@ def read_judgments(path: Path) -> list[dict[str, Any]]:
         if row["valid"] and row.get("score") is None:
             row = {**row, "score": 1.0 if row["verdict"] == "PASS" else 0.0 if row["verdict"] == "FAIL"
                    else score_of(row["winner"], row["model_a"])}
-        out.append(row)
+        out.append(as_judgment_row(row))
     return out
 
 

@@ -21,26 +21,25 @@ from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder, template_context
 from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
 from evalkit.specs.benchmark import BenchmarkSpec
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
-class CodeKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, config: Any = None,
-                 **_: Any) -> None:
-        self.spec = spec
+class CodeKind(KindBase):
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
+        super().__init__(spec, context)
         options = spec.options
-        self.n = int(getattr(config, "samples_per_task", 1))
-        if config is not None:
-            _check_config(spec, config, self.n)
-        self.allowed = bool(getattr(config, "allow_code_execution", False))
+        self.n = self.context.samples_per_task
+        if self.context.preflight:
+            _check_context(spec, self.context)
+        self.allowed = self.context.allow_code_execution
         try:
             self._prefix = _ENV.from_string(options.get("prefix", ""))
             self._entry = _ENV.from_string(options.get("entry_point", ""))
@@ -51,7 +50,7 @@ class CodeKind:
             raise ConfigError(f"benchmark {spec.name}: a code benchmark needs options.test (the test code)") from None
         except TemplateError as exc:
             raise ConfigError(f"benchmark {spec.name}: bad code option: {exc}") from None
-        pool = fewshot_pool or []
+        pool = list(self.context.fewshot_pool)
         if fewshot_where is not None:
             pool = [s for s in pool if fewshot_where(**template_context(s))]
         self.prompts = PromptBuilder(spec, pool)
@@ -60,8 +59,7 @@ class CodeKind:
                              cpu_seconds=int(options.get("timeout", 10.0)),
                              memory_mb=int(options.get("memory_mb", 1024)))
         self.sandbox = Sandbox(self.limits, workers=options.get("workers"))
-        self._last_run: dict[str, Any] = {}
-        if config is not None:  # probe now: a sandbox that cannot run must stop the run before any model call
+        if self.context.preflight:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
             if probe.details.get("probe") == "sandbox_error" or not probe.details:
                 raise ConfigError(f"the code sandbox does not work here ({probe.details.get('error', 'no report')}); "
@@ -74,7 +72,7 @@ class CodeKind:
             return samples
         return [s for s in samples if self._where(**template_context(s))]
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(f"pass@{k}") for k in ks_for(self.n)]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
@@ -108,7 +106,6 @@ class CodeKind:
         for sample, outputs, progs in zip(samples, texts, built):
             mine = [next(verdicts) for _ in progs]
             scored.append(self._scored(sample, outputs, [form for _, form in progs], mine))
-        self._last_run = {"programs": len(flat), "program_seconds": round(sum(v.seconds for v in all_verdicts), 3)}
         return scored
 
     def _scored(self, sample: Sample, outputs: list[str], forms: list[str], verdicts: list[Verdict]) -> Scored:
@@ -124,27 +121,28 @@ class CodeKind:
         return Scored(sample=sample, prompt="", output=outputs[0] if outputs else None, scores=scores,
                       extracted=None, extra=extra)
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
-        """results.json additions: what the sandbox could enforce here, and the failure kinds seen."""
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
+        """results.json additions: what the sandbox could enforce here, the failure kinds seen, and how many
+        programs ran for how long (from each sample's verdicts)."""
         kinds: Counter[str] = Counter()
+        verdicts = [v for item in scored for v in item.extra.get("verdicts") or ()]
         for item in scored:
             kinds.update(item.extra.get("failure_kinds") or {})
+        execution = {"programs": len(verdicts), "program_seconds": round(sum(v["seconds"] for v in verdicts), 3)}
         return {"samples_per_task": self.n, "sandbox": self.sandbox.isolation().as_dict(),
-                "failure_kinds": dict(kinds.most_common()), "execution": self._last_run}
+                "failure_kinds": dict(kinds.most_common()), "execution": execution if verdicts else {}}
 
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "
             "sandbox (see docs/coding.md for what the sandbox does and does not isolate)")
 
 
-def _check_config(spec: BenchmarkSpec, config: Any, n: int) -> None:
+def _check_context(spec: BenchmarkSpec, context: KindContext) -> None:
     """Refuse before any model call: no code execution without consent, no pass@k from identical samples."""
-    if not getattr(config, "allow_code_execution", False):
+    if not context.allow_code_execution:
         raise ConfigError(_REFUSAL.format(name=spec.name))
-    backend = getattr(config, "backend", None)
-    temperature = getattr(backend, "temperature", None)
-    temperature = spec.generation.temperature if temperature is None else temperature
-    predictions = str(getattr(config, "model", "") or "").startswith("predictions:")
-    if n > 1 and temperature <= 0 and not predictions:
+    temperature = spec.generation.temperature if context.temperature is None else context.temperature
+    n = context.samples_per_task
+    if n > 1 and temperature <= 0 and not context.replayed:
         raise ConfigError(f"--samples-per-task {n} with temperature 0 draws the same answer {n} times: "
                           "pass --temperature (e.g. 0.8) for pass@k")

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.extract import extract_last_boxed, extract_last_number, extract_regex, normalize_number
 from evalkit.specs.benchmark import BenchmarkSpec
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 
 def _extract(text: str, extractor: dict[str, Any]) -> str | None:
@@ -43,10 +43,10 @@ def _comparator(name: str) -> Any:
     raise ConfigError(f"unknown comparison {name!r}; use number, exact or math")
 
 
-class GenerateKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.prompts = PromptBuilder(spec, fewshot_pool)
+class GenerateKind(KindBase):
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
+        super().__init__(spec, context)
+        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
         self.extractors: list[dict[str, Any]] = spec.options.get("extractors") or [{"kind": "full"}]
         self.compare = _comparator(spec.options.get("compare", "exact"))
 
@@ -54,7 +54,7 @@ class GenerateKind:
         name = extractor.get("name")
         return f"exact_match_{name}" if name else "exact_match"
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(self._metric_name(e)) for e in self.extractors]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:

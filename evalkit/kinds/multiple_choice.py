@@ -27,11 +27,20 @@ from typing import Any
 from jinja2 import TemplateError
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
 from evalkit.scoring.choice import LETTERS, extract_choice
 from evalkit.specs.benchmark import BenchmarkSpec, Prompt
-from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
+from evalkit.types import (
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    MetricInfo,
+    Request,
+    Result,
+    Sample,
+    Scored,
+)
 
 # A choice metric scores one sample from its per-choice log-likelihoods.
 # Arguments: logliks, the rendered choice texts (without the delimiter), the sample's target.
@@ -84,10 +93,11 @@ CHOICE_METRICS: dict[str, ChoiceMetric] = {"acc": acc, "acc_norm": acc_norm, "ac
 INDEX_TARGET_METRICS = {"acc", "acc_norm", "acc_bytes"}  # metrics whose target is one choice index
 
 
-class MultipleChoiceKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
+class MultipleChoiceKind(KindBase):
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
+        super().__init__(spec, context)
         options = spec.options
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
         self.delimiter: str = options.get("target_delimiter", " ")
         self.metric_names: list[str] = list(options.get("metrics") or ["acc", "acc_norm"])
@@ -106,28 +116,27 @@ class MultipleChoiceKind:
             except (TypeError, ValueError) as exc:
                 raise ConfigError(f"benchmark {spec.name}: bad options.generate_prompt: {exc}") from None
             self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": prompt}), fewshot_pool)
-        self._mode = "generate" if spec.modes == ["generate"] else "loglikelihood"
 
     # --- what is reported -------------------------------------------------------------------
-    def metrics(self) -> list[MetricInfo]:
-        """The metrics of the mode last scored (the runner asks after scoring)."""
-        if self._mode == "generate":
+    def metrics(self, mode: str) -> list[MetricInfo]:
+        """Letter accuracy and invalid replies in generate mode; the spec's choice metrics otherwise."""
+        if mode == "generate":
             return [MetricInfo("acc"), MetricInfo("invalid", higher_is_better=False)]
         return [MetricInfo(name) for name in self.metric_names]
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
-        if self._mode != "generate":
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
+        if mode != "generate":
             return {}
         return {"n_invalid": sum(1 for s in scored if s.error is None and s.scores.get("invalid") == 1.0)}
 
     # --- requests ---------------------------------------------------------------------------
-    def _checked_choices(self, sample: Sample) -> tuple[str, ...]:
+    def _checked_choices(self, sample: Sample, mode: str) -> tuple[str, ...]:
         choices = sample.choices
         if not choices:
             raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has no choices")
         if len(choices) > len(LETTERS):
             raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has {len(choices)} choices (at most 26)")
-        if set(self.metric_names) & INDEX_TARGET_METRICS or self._mode == "generate":
+        if set(self.metric_names) & INDEX_TARGET_METRICS or mode == "generate":
             target = sample.target
             if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(choices):
                 raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: target must be a choice index "
@@ -135,10 +144,10 @@ class MultipleChoiceKind:
         return choices
 
     def choice_texts(self, sample: Sample) -> list[str]:
-        """Each choice as it is scored (``options.choice_text``), without the delimiter."""
+        """Each choice as it is scored by log-likelihood (``options.choice_text``), without the delimiter."""
         base = template_context(sample)
         texts = []
-        for index, choice in enumerate(self._checked_choices(sample)):
+        for index, choice in enumerate(self._checked_choices(sample, "loglikelihood")):
             try:
                 texts.append(str(self._choice_text.render(base, choice=choice, index=index, letter=LETTERS[index])))
             except TemplateError as exc:
@@ -146,11 +155,10 @@ class MultipleChoiceKind:
         return texts
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
-        self._mode = mode
         if mode == "generate":
             if self.generate_prompts is None:
                 raise ConfigError(f"benchmark {self.spec.name}: generate mode needs options.generate_prompt")
-            self._checked_choices(sample)
+            self._checked_choices(sample, mode)
             return [self.generate_prompts.generate_request(sample)]
         context = self.prompts.context_text(sample)
         return [LoglikelihoodRequest(context=context, continuation=self.delimiter + text)
@@ -158,7 +166,6 @@ class MultipleChoiceKind:
 
     # --- scoring ----------------------------------------------------------------------------
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
-        self._mode = mode
         if mode == "generate":
             return [self._score_letter(sample, result) for sample, (result,) in zip(samples, results)]
         return [self._score_logliks(sample, sample_results) for sample, sample_results in zip(samples, results)]

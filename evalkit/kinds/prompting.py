@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -25,9 +26,9 @@ def template_context(sample: Sample) -> dict[str, Any]:
 class PromptBuilder:
     """Turns samples into prompts per the spec's ``prompt`` and ``fewshot`` sections."""
 
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None) -> None:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: Sequence[Sample] = ()) -> None:
         self.spec = spec
-        self.pool = fewshot_pool or []
+        self.pool = list(fewshot_pool)
         self._by_match: dict[Any, list[Sample]] | None = None  # pool indexed by fewshot.match, built once
         self._rendered: dict[str, tuple[str, str]] = {}  # example id → (question, answer): examples repeat
         try:

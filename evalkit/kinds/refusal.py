@@ -22,6 +22,7 @@ Metrics (rates over the prompts they concern; every one is a 0/1 mean with a Wil
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import ConfigError, DataError
 from evalkit.judging.parse import Parsed, parse_verdict
-from evalkit.kinds.base import MetricInfo, Scored
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.paths import bundled_dir
 from evalkit.scoring.refusal_rules import (
@@ -46,7 +47,16 @@ from evalkit.scoring.refusal_rules import (
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.yaml_strict import load_yaml
 from evalkit.stats.aggregate import metric_table
-from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    JudgeAnswer,
+    MetricInfo,
+    Request,
+    Result,
+    Sample,
+    Scored,
+)
 
 _OPTIONS = {"safety_label", "apart", "breakdowns", "judge_template", "group_by", "rollups"}
 SAFE_METRICS = (("over_refusal", False), ("over_refusal_full", False), ("over_refusal_partial", False))
@@ -110,10 +120,10 @@ def load_refusal_template(name: str) -> RefusalTemplate:
 
 # -- the kind --------------------------------------------------------------------------------------------
 
-class RefusalKind:
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.prompts = PromptBuilder(spec, fewshot_pool)
+class RefusalKind(KindBase):
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
+        super().__init__(spec, context)
+        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
         options = spec.options
         unknown = set(options) - _OPTIONS
         if unknown:
@@ -125,9 +135,14 @@ class RefusalKind:
         self.apart: dict[str, Any] | None = apart
         self.breakdowns: list[str] = list(options.get("breakdowns") or [])
         self.template_name: str = options.get("judge_template", "refusal")
-        self.classifier = "rules"
 
-    def metrics(self) -> list[MetricInfo]:
+    def classifier(self, judges: list[str] | tuple[str, ...]) -> str:
+        """Who classifies: the rules, one judge, or a jury."""
+        if not judges:
+            return "rules"
+        return f"judge:{judges[0]}" if len(judges) == 1 else "jury:" + ",".join(judges)
+
+    def metrics(self, mode: str) -> list[MetricInfo]:
         pairs = list(SAFE_METRICS) if self.label_field else []
         pairs += UNSAFE_METRICS
         if self.apart:
@@ -147,7 +162,7 @@ class RefusalKind:
         return "over_refusal" if label == "safe" else "unsafe"
 
     def _scores(self, sample: Sample, label: str | None) -> dict[str, float | None]:
-        scores: dict[str, float | None] = dict.fromkeys((m.name for m in self.metrics()), None)
+        scores: dict[str, float | None] = dict.fromkeys((m.name for m in self.metrics("generate")), None)
         if label is not None:
             scores.update(_side_scores(self._side(sample), label))
         return scores
@@ -171,53 +186,52 @@ class RefusalKind:
         return [[] if item.error is not None or item.output is None
                 else [template.request(self.prompts.question(item.sample), item.output)] for item in scored]
 
-    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[Any]]]) -> list[Scored]:
+    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[JudgeAnswer]]]) -> list[Scored]:
         names = list(judgments)
-        self.classifier = f"judge:{names[0]}" if len(names) == 1 else "jury:" + ",".join(names)
-        for index, item in enumerate(scored):
-            if item.error is not None or item.output is None:
-                continue
-            verdicts: dict[str, dict[str, Any]] = {}
-            failures = []
-            for name in names:
-                outcome = judgments[name][index][0]
-                if outcome.result is None:
-                    failures.append(f"judge {name}: {outcome.error}")
-                    continue
-                parsed = parse_class(outcome.result.text)
-                verdicts[name] = {"class": parsed.verdict, "problem": parsed.problem, "reply": outcome.result.text}
-            if not verdicts:  # no judge answered at all: the sample is errored, not scored
-                item.error = "; ".join(failures)
-                item.scores = {}
-                item.extra.update(rules_class=item.extra.get("refusal_class"), refusal_class=None,
-                                  classifier=self.classifier, judge_errors=failures)
-                continue
-            final = _majority([v["class"] for v in verdicts.values() if v["class"] is not None])
-            item.extra.update(rules_class=item.extra.get("refusal_class"), refusal_class=final,
-                              classifier=self.classifier, judgments=verdicts, invalid=final is None)
-            if failures:
-                item.extra["judge_errors"] = failures
-            item.extracted = final
-            item.scores = self._scores(item.sample, final)
-        return scored
+        classifier = self.classifier(names)
+        return [self._judged(item, classifier, [(name, judgments[name][index][0]) for name in names])
+                if item.error is None and item.output is not None else item for index, item in enumerate(scored)]
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def _judged(self, item: Scored, classifier: str, answers: list[tuple[str, JudgeAnswer]]) -> Scored:
+        """The sample re-scored by its judges' classes (a jury's majority); errored when no judge answered."""
+        verdicts: dict[str, dict[str, Any]] = {}
+        failures = []
+        for name, answer in answers:
+            result = answer.outcome.result
+            if not isinstance(result, GenerateResult):
+                failures.append(f"judge {name}: {answer.outcome.error}")
+                continue
+            parsed = parse_class(result.text)
+            verdicts[name] = {"class": parsed.verdict, "problem": parsed.problem, "reply": result.text}
+        extra = dict(item.extra, rules_class=item.extra.get("refusal_class"), classifier=classifier)
+        if not verdicts:  # no judge answered at all: the sample is errored, not scored
+            extra.update(refusal_class=None, judge_errors=failures)
+            return dataclasses.replace(item, error="; ".join(failures), scores={}, extra=extra)
+        final = _majority([v["class"] for v in verdicts.values() if v["class"] is not None])
+        extra.update(refusal_class=final, judgments=verdicts, invalid=final is None)
+        if failures:
+            extra["judge_errors"] = failures
+        return dataclasses.replace(item, extracted=final, scores=self._scores(item.sample, final), extra=extra)
+
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """results.json extras: who classified, class counts, invalid verdicts, breakdowns."""
         ok = [s for s in scored if s.error is None]
         counts = Counter(s.extra.get("refusal_class") for s in ok)
+        classifier = next((s.extra["classifier"] for s in scored if s.extra.get("classifier", "rules") != "rules"),
+                          "rules")
         summary: dict[str, Any] = {
-            "classifier": self.classifier,
+            "classifier": classifier,
             "class_counts": {label: counts.get(label, 0) for label in LABELS},
             "n_invalid": counts.get(None, 0),
         }
-        if self.classifier != "rules":
+        if classifier != "rules":
             pairs = [(s.extra["rules_class"], s.extra["refusal_class"]) for s in ok
                      if s.extra.get("refusal_class") is not None and s.extra.get("rules_class") is not None]
             agree = sum(is_refusal(r) == is_refusal(j) for r, j in pairs)
             summary["rules_agreement_with_judge"] = {"refuse_comply": agree / len(pairs) if pairs else None,
                                                      "n": len(pairs)}
         if self.breakdowns:
-            summary["breakdowns"] = {field: _breakdown(scored, field, self.metrics()) for field in self.breakdowns}
+            summary["breakdowns"] = {field: _breakdown(scored, field, self.metrics(mode)) for field in self.breakdowns}
         return summary
 
 
