@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
+from evalkit.specs.strict import check_keys
 
 # `evalkit run` with no --benchmark: a taste of both scoring modes, offline in about two minutes on
 # two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
@@ -57,6 +59,14 @@ class RunConfig:
     quiet: bool = False
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any], where: str = "run options") -> RunConfig:
+        """A config from keyword options (the Python API): an unknown one is named, with the closest."""
+        check_keys(options, (f.name for f in fields(cls)), where)
+        config = cls(**options)
+        config.validate()
+        return config
 
     def validate(self) -> None:
         if not self.benchmarks:

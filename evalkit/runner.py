@@ -117,14 +117,6 @@ def _default_out(config: RunConfig) -> Path:
     return Path("runs") / f"{stamp}-{model}"
 
 
-def _check_resume(rundir: RunDir, backend: Backend) -> None:
-    if not rundir.manifest_path.exists():
-        return
-    previous = rundir.manifest().get("model", {}).get("identity")
-    if previous and previous != backend.identity:
-        raise ConfigError(f"{rundir.path} holds a run of another model ({previous}); choose a new --out")
-
-
 def _planned(task: Task, mode: str, config: RunConfig) -> list[list[Request]]:
     """Every sample's requests, with the run's overrides and who asked (``Request.ref``)."""
     return [_stamped(task.kind.requests(sample, mode), task.spec.name, sample, 1, config) for sample in task.samples]
@@ -151,19 +143,18 @@ class Runner:
             tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
-            _check_resume(self.rundir, backend)
-            self.rundir.create()
+            self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [_planned(task, mode, config) for task, mode in zip(tasks, modes)]
             manifest = self._manifest(backend, tasks, modes, plan, started)
-            self.rundir.write_json(self.rundir.manifest_path, manifest)
+            self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
                 manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
                                 error=None if stopped else (str(exc) or type(exc).__name__))
-                self.rundir.write_json(self.rundir.manifest_path, manifest)
+                self.rundir.record_stop(manifest)
                 raise
         finally:
             await backend.aclose()
@@ -175,8 +166,8 @@ class Runner:
             scored = self._score(task, mode, requests, task_outcomes)
             if config.judges:
                 scored = await self.judge(task.kind, scored, exec_stats)
-            entry = aggregate(scored, task.kind.metrics(mode), task.spec.options.get("group_by"),
-                              task.spec.options.get("rollups"))
+            entry = aggregate(scored, task.kind.metrics(mode), task.kind.options.group_by,
+                              task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
             entry.update(task.kind.summarize(scored, mode))
             results["benchmarks"][task.spec.name] = entry

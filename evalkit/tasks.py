@@ -15,6 +15,7 @@ from evalkit.errors import ConfigError, DataError
 from evalkit.judging.live import pair_samples
 from evalkit.judging.records import PairItem
 from evalkit.kinds.base import JudgeSettings, Kind, KindContext, create_kind
+from evalkit.kinds.prompting import check_templates
 from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource, Sources
 from evalkit.specs.registry import get_spec
 from evalkit.types import Sample
@@ -53,7 +54,7 @@ def _samples_from(hub: HubSource | None, local: LocalSource | None, fields: dict
 
 
 def load_samples(spec: BenchmarkSpec, data_dir: Path | None) -> tuple[list[Sample], str]:
-    return _samples_from(spec.sources.hub, spec.sources.local, spec.fields, data_dir, f"benchmark {spec.name}")
+    return _samples_from(spec.sources.hub, spec.sources.local, spec.fields, data_dir, spec.where)
 
 
 def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sample]) -> list[Sample]:
@@ -62,10 +63,10 @@ def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sam
         return []
     if fewshot.fixed is not None:
         rows = [dict(row, _index=i, _file="fixed") for i, row in enumerate(fewshot.fixed)]
-        return rows_to_samples(rows, spec.fields, f"benchmark {spec.name} few-shot")
+        return rows_to_samples(rows, spec.fields, f"{spec.where} few-shot")
     if fewshot.split == "same":
         return test
-    samples, _ = _samples_from(fewshot.hub, fewshot.local, spec.fields, data_dir, f"benchmark {spec.name} few-shot")
+    samples, _ = _samples_from(fewshot.hub, fewshot.local, spec.fields, data_dir, f"{spec.where} few-shot")
     return samples
 
 
@@ -90,6 +91,8 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None, config
     samples = kind.select_samples(samples)  # a kind may keep only the test rows (MBPP ids 11–510)
     if limit is not None:
         samples = samples[:limit]
+    if samples:  # a template naming a field the data lacks fails here, before any model call
+        check_templates(spec, kind.options, samples[0])
     return Task(spec=spec, kind=kind, samples=samples, source=source)
 
 

@@ -83,7 +83,8 @@ def test_reference_kind_scores_a_local_file(tmp_path, data_dir, fake_server):
 
 def test_reference_kind_rejects_items_without_references_before_calling_the_model(tmp_path, fake_server):
     (tmp_path / "data" / "mine").mkdir(parents=True)
-    rows = [{"qid": "a", "question": "q1", "references": ["r"]}, {"qid": "b", "question": "q2", "references": []}]
+    rows = [{"qid": "a", "question": "q1", "references": ["r"], "category": "c"},
+            {"qid": "b", "question": "q2", "references": [], "category": "c"}]
     (tmp_path / "data" / "mine" / "answers.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     spec = tmp_path / "my_answers.yaml"
     spec.write_text(SPEC)
@@ -96,9 +97,9 @@ def test_reference_kind_rejects_items_without_references_before_calling_the_mode
 
 def test_reference_kind_rejects_unknown_options(tmp_path, fake_server):
     (tmp_path / "data" / "mine").mkdir(parents=True)
-    (tmp_path / "data" / "mine" / "answers.jsonl").write_text(json.dumps({"qid": "a", "question": "q", "references": "r"}))
+    (tmp_path / "data" / "mine" / "answers.jsonl").write_text(json.dumps({"qid": "a", "question": "q", "references": "r", "category": "c"}))
     spec = tmp_path / "my_answers.yaml"
     spec.write_text(SPEC.replace("rouge_stem: true", "rouge_stemm: true"))
     proc = run_cli("run", "--model", "openai:fake", "--base-url", fake_server().base_url, "--benchmark", str(spec),
                    "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "-q")
-    assert proc.returncode == 2 and "unknown metric option(s) rouge_stemm" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "unknown key 'rouge_stemm' (did you mean 'rouge_stem'?)" in proc.stderr, proc.stderr

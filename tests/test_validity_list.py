@@ -21,7 +21,7 @@ def test_list_shows_every_benchmark_with_its_facts():
     rows = {r["name"]: r for r in json.loads(proc.stdout)}
     assert sorted(rows) == BUNDLED
     for row in rows.values():
-        assert row["category"] in {"knowledge", "reasoning", "coding", "safety", "general"}
+        assert row["category"] in {"knowledge", "reasoning", "coding", "safety", "instruction-following", "general"}
         assert isinstance(row["size"], int) and row["size"] > 0, row["name"]
         assert row["kind"] and row["modes"] and (row["hub"] or row["local"])
     assert rows["mmlu"]["modes"] == ["loglikelihood", "generate"] and rows["mmlu"]["fewshot"] == 5

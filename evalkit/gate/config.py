@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from evalkit.errors import ConfigError
+from evalkit.specs.strict import check_keys
 from evalkit.specs.yaml_strict import load_yaml
 
 
@@ -66,16 +67,10 @@ def _metric_numbers(value: Any, where: str, minimum: float | None) -> dict[str, 
     return {str(k): _number(v, f"{where}.{k}", minimum) for k, v in value.items()}
 
 
-def _check_keys(data: dict[str, Any], allowed: set[str], where: str) -> None:
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
-
-
 def _rule(name: str, data: Any, where: str) -> BenchmarkRule:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: benchmarks.{name} must be a mapping")
-    _check_keys(data, {"max_drop", "metrics", "floor", "skip"}, f"{where}: benchmarks.{name}")
+    check_keys(data, {"max_drop", "metrics", "floor", "skip"}, f"{where}: benchmarks.{name}")
     drop = data.get("max_drop")
     margin: float | dict[str, float] | None = None
     if isinstance(drop, dict):
@@ -102,7 +97,7 @@ def load_gate_config(path: Path | None, max_drop: float | None = None, alpha: fl
             loaded = {}
         if not isinstance(loaded, dict):
             raise ConfigError(f"{where}: the gate config must be a mapping (max_drop, alpha, benchmarks)")
-        _check_keys(loaded, {"max_drop", "alpha", "benchmarks"}, where)
+        check_keys(loaded, {"max_drop", "alpha", "benchmarks"}, where)
         data = loaded
     benchmarks = data.get("benchmarks") or {}
     if not isinstance(benchmarks, dict):

@@ -1,8 +1,10 @@
 """Judge templates: ``judges/*.yaml`` validated into ``JudgeTemplate`` and rendered into chat requests.
 
-A template is data (prompt text with jinja2 slots), never Python. Slots it may use:
-``prompt``, ``response`` (pointwise), ``response_a``/``response_b`` (pairwise), ``criteria`` and
-``reference``. Unknown keys in the YAML are errors, as for benchmark specs.
+One schema for every judge: pass/fail (``pointwise``), A/B/tie (``pairwise``) and class labels
+(``classify``, e.g. the refusal judge's three XSTest classes). A template is data (prompt text with
+jinja2 slots), never Python. The slots each kind fills are ``SLOTS``; a template naming any other slot
+is refused when it is loaded, before any model call, as is an unknown key in the YAML. Templates are
+found in ``$EVALKIT_JUDGES_PATH`` directories first, then in the bundled ``judges/``.
 """
 
 from __future__ import annotations
@@ -12,17 +14,26 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from evalkit.errors import ConfigError, DataError
 from evalkit.judging.parse import PAIRWISE_LABELS, POINTWISE_LABELS
 from evalkit.paths import bundled_dir
+from evalkit.specs.strict import did_you_mean, validate
 from evalkit.specs.yaml_strict import load_yaml
 from evalkit.types import GenerateRequest
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
+
+# the slots each kind of judge fills when it renders a template (the reminder sees ``problem`` and ``labels``)
+SLOTS: dict[str, frozenset[str]] = {
+    "pointwise": frozenset({"prompt", "response", "criteria", "reference"}),
+    "pairwise": frozenset({"prompt", "response_a", "response_b", "criteria", "reference"}),
+    "classify": frozenset({"prompt", "response", "labels"}),
+}
+REMINDER_SLOTS = frozenset({"problem", "labels"})
 
 
 @functools.lru_cache(maxsize=256)
@@ -39,17 +50,27 @@ class JudgeTemplate(BaseModel):
     name: str
     version: int = 1
     description: str = ""
-    kind: Literal["pointwise", "pairwise"]
+    kind: Literal["pointwise", "pairwise", "classify"]
     needs_reference: bool = False  # the item must carry a reference answer
     system: str | None = None
     template: str  # the user turn
-    criteria: str  # default criteria; a user's --criteria replaces it
+    criteria: str = ""  # default criteria; a user's --criteria replaces it
     reminder: str  # the follow-up turn after an invalid reply; sees ``problem`` and ``labels``
+    classes: tuple[str, ...] | None = None  # classify: the labels the verdict line may carry
+    keyword: str = "VERDICT"  # the word that opens the verdict line (the refusal judge's is CLASS)
     max_tokens: int = 1024
     temperature: float = 0.0
 
+    @model_validator(mode="after")
+    def _classes_for_classify(self) -> JudgeTemplate:
+        if (self.kind == "classify") != (self.classes is not None):
+            raise ValueError("`classes` is required for kind classify and allowed only there")
+        return self
+
     @property
     def labels(self) -> tuple[str, ...]:
+        if self.classes is not None:
+            return self.classes
         return PAIRWISE_LABELS if self.kind == "pairwise" else POINTWISE_LABELS
 
     def _render(self, text: str, context: dict[str, object]) -> str:
@@ -92,20 +113,24 @@ def load_template(name: str) -> JudgeTemplate:
             known = sorted({p.stem for d in judge_dirs() for p in d.glob("*.yaml")})
             raise ConfigError(f"unknown judge template {name!r}; known: {', '.join(known)}")
         path = found[0]
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: a judge template must be a YAML mapping")
-    try:
-        template = JudgeTemplate(**data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"{path}: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
-    for text in (template.system or "", template.template, template.reminder):
-        try:
-            _ENV.parse(text)
-        except TemplateError as exc:
-            raise ConfigError(f"{path}: bad jinja2 template: {exc}") from None
+    template = validate(JudgeTemplate, load_yaml(path), str(path))
+    slots = SLOTS[template.kind]
+    for key, text, allowed in (("system", template.system or "", slots), ("template", template.template, slots),
+                               ("reminder", template.reminder, REMINDER_SLOTS)):
+        check_slots(text, allowed, f"{path}: {key}")
     return template
+
+
+def check_slots(text: str, allowed: frozenset[str], where: str) -> None:
+    """Refuse a template that does not parse or names a slot nobody fills (a typo would render empty)."""
+    try:
+        names = meta.find_undeclared_variables(_ENV.parse(text)) - set(_ENV.globals)
+    except TemplateError as exc:
+        raise ConfigError(f"{where}: bad jinja2 template: {exc}") from None
+    unknown = sorted(names - allowed)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r}{did_you_mean(unknown[0], allowed)}; "
+                          f"the judge fills: {', '.join(sorted(allowed))}")
 
 
 def read_criteria(criteria: str | None, criteria_file: Path | None) -> str | None:

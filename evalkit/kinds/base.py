@@ -29,23 +29,24 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
-
-from pydantic import BaseModel, ConfigDict
+from typing import Any, ClassVar, Protocol, TypeVar
 
 from evalkit.errors import ConfigError
 from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
+from evalkit.specs.strict import unknown_key, validate
 from evalkit.types import JudgeAnswer, JudgmentRow, MetricInfo, Outcome, Request, Result, Sample, Scored
 
 __all__ = ["JudgeSettings", "Kind", "KindBase", "KindContext", "KindOptions", "MetricInfo", "Scored",
-           "create_kind", "kind_names", "register_kind"]
+           "create_kind", "kind_names", "kind_options", "register_kind"]
+
+OptionsT = TypeVar("OptionsT", bound=KindOptions)
 
 
-class KindOptions(BaseModel):
-    """A kind's ``options:`` model (pydantic, unknown keys rejected). Each kind declares its own subclass
-    as ``Options``; this base accepts no keys."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def kind_options(model: type[OptionsT], spec: BenchmarkSpec) -> OptionsT:
+    """The spec's ``options`` validated against a kind's model: an unknown key or a bad value is one line
+    naming the spec file, the key, the allowed keys and the closest one."""
+    return validate(model, spec.options, f"{spec.where} (kind {spec.kind})", prefix="options")
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,9 @@ class KindContext:
 class Kind(Protocol):
     """The declared contract the runner programs against (``KindBase`` implements the optional stages)."""
 
-    Options: ClassVar[type[BaseModel]]
+    Options: ClassVar[type[KindOptions]]  # the strict model of this kind's spec ``options``
     spec: BenchmarkSpec
+    options: KindOptions  # the spec's options, validated against ``Options``
 
     def select_samples(self, samples: list[Sample]) -> list[Sample]: ...
     def requests(self, sample: Sample, mode: str) -> list[Request]: ...
@@ -104,15 +106,18 @@ class Kind(Protocol):
 class KindBase:
     """Defaults for every optional stage of ``Kind``; a kind subclasses this and overrides what it offers.
 
-    Subclasses implement ``requests``, ``score`` and ``metrics`` and may set ``Options`` to their options
-    model. ``__init__`` keeps the spec and the context; a subclass calls it first.
+    Subclasses implement ``requests``, ``score`` and ``metrics`` and set ``Options`` to their options model
+    (``KindOptions`` accepts only the runner's ``group_by``/``rollups``). ``__init__`` keeps the spec, the
+    context and the validated options; a subclass calls it first and reads ``self.options``.
     """
 
-    Options: ClassVar[type[BaseModel]] = KindOptions
+    Options: ClassVar[type[KindOptions]] = KindOptions
 
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: KindOptions | None = None) -> None:
         self.spec = spec
         self.context = context or KindContext()
+        self.options = options if options is not None else kind_options(self.Options, spec)
 
     # -- required --------------------------------------------------------------------------------
     def requests(self, sample: Sample, mode: str) -> list[Request]:
@@ -178,6 +183,7 @@ _KINDS: dict[str, str] = {
     "refusal": "evalkit.kinds.refusal:RefusalKind",
     "reference": "evalkit.kinds.reference:ReferenceKind",
     "judged": "evalkit.kinds.judged:JudgedKind",
+    "instruction_following": "evalkit.kinds.instruction_following:InstructionFollowingKind",
 }
 
 
@@ -190,11 +196,11 @@ def kind_names() -> list[str]:
     return sorted(_KINDS)
 
 
-def kind_class(name: str) -> type[KindBase]:
+def kind_class(name: str, where: str) -> type[KindBase]:
     """The class registered as ``name`` (imported now)."""
     target = _KINDS.get(name)
     if target is None:
-        raise ConfigError(f"unknown kind {name!r}; known: {', '.join(kind_names())}")
+        raise unknown_key(name, kind_names(), where, what="kind")
     module_name, _, class_name = target.partition(":")
     try:
         cls = vars(importlib.import_module(module_name))[class_name]
@@ -206,9 +212,6 @@ def kind_class(name: str) -> type[KindBase]:
 
 
 def create_kind(spec: BenchmarkSpec, context: KindContext | None = None) -> Kind:
-    """The kind a spec names, built for ``context`` (default: outside a run)."""
-    try:
-        cls = kind_class(spec.kind)
-    except ConfigError as exc:
-        raise ConfigError(f"benchmark {spec.name}: {exc}") from None
-    return cls(spec, context or KindContext())
+    """The kind a spec names, its options validated, built for ``context`` (default: outside a run)."""
+    cls = kind_class(spec.kind, spec.where)
+    return cls(spec, context or KindContext(), kind_options(cls.Options, spec))

@@ -1,7 +1,7 @@
 """Coding benchmarks (HumanEval, MBPP): sample N programs per task, run each against the task's tests
 in the sandbox, report the unbiased pass@k for every k ≤ N in {1, 10, 100}.
 
-``options`` (jinja2 templates see the sample's fields):
+``options`` (``CodeOptions``; jinja2 templates see the sample's fields; unknown keys are errors):
   prefix:        code an answer continues or redefines (HumanEval: the prompt); empty for MBPP
   entry_point:   the function the task asks for (tells whole-function answers from bodies)
   test:          the test code appended after the solution
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from pydantic import Field
 
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import KindBase, KindContext
@@ -27,38 +28,55 @@ from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
 from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
 from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
 
+class CodeOptions(KindOptions):
+    TEMPLATES = {"prefix": frozenset(), "entry_point": frozenset(), "test": frozenset()}
+    EXPRESSIONS = ("where", "fewshot_where")
+
+    prefix: str = ""
+    entry_point: str = ""
+    test: str  # required: the test code appended after the solution
+    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOPS))
+    where: str | None = None
+    fewshot_where: str | None = None
+    timeout: float = Field(10.0, gt=0)
+    memory_mb: int = Field(1024, gt=0)
+    workers: int | None = Field(None, ge=1)
+
+
 class CodeKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        options = spec.options
+    Options: ClassVar[type[CodeOptions]] = CodeOptions
+    options: CodeOptions
+
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: CodeOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        options = self.options
+        fewshot_pool = self.context.fewshot_pool
         self.n = self.context.samples_per_task
         if self.context.preflight:
             _check_context(spec, self.context)
         self.allowed = self.context.allow_code_execution
         try:
-            self._prefix = _ENV.from_string(options.get("prefix", ""))
-            self._entry = _ENV.from_string(options.get("entry_point", ""))
-            self._test = _ENV.from_string(options["test"])
-            self._where = _ENV.compile_expression(options["where"]) if options.get("where") else None
-            fewshot_where = _ENV.compile_expression(options["fewshot_where"]) if options.get("fewshot_where") else None
-        except KeyError:
-            raise ConfigError(f"benchmark {spec.name}: a code benchmark needs options.test (the test code)") from None
+            self._prefix = _ENV.from_string(options.prefix)
+            self._entry = _ENV.from_string(options.entry_point)
+            self._test = _ENV.from_string(options.test)
+            self._where = _ENV.compile_expression(options.where) if options.where else None
+            fewshot_where = _ENV.compile_expression(options.fewshot_where) if options.fewshot_where else None
         except TemplateError as exc:
             raise ConfigError(f"benchmark {spec.name}: bad code option: {exc}") from None
-        pool = list(self.context.fewshot_pool)
+        pool = list(fewshot_pool)
         if fewshot_where is not None:
             pool = [s for s in pool if fewshot_where(**template_context(s))]
         self.prompts = PromptBuilder(spec, pool)
-        self.stops = tuple(options.get("stop", DEFAULT_STOPS))
-        self.limits = Limits(wall_seconds=float(options.get("timeout", 10.0)),
-                             cpu_seconds=int(options.get("timeout", 10.0)),
-                             memory_mb=int(options.get("memory_mb", 1024)))
-        self.sandbox = Sandbox(self.limits, workers=options.get("workers"))
+        self.stops = tuple(options.stop)
+        self.limits = Limits(wall_seconds=float(options.timeout), cpu_seconds=int(options.timeout),
+                             memory_mb=options.memory_mb)
+        self.sandbox = Sandbox(self.limits, workers=options.workers)
         if self.context.preflight:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
             if probe.details.get("probe") == "sandbox_error" or not probe.details:

@@ -1,6 +1,6 @@
 """Generate, extract, compare: free-text answers scored by exact match after extraction (GSM8K, BBH, MATH).
 
-``options``:
+``options`` (``GenerateOptions``; unknown keys are errors):
   extractors: list of {name, kind: regex|last_number|boxed|full, pattern, group, select}
               one metric ``exact_match_<name>`` each (``exact_match`` when there is one nameless);
   compare:    number | exact | math   (how an extracted answer is compared with the target)
@@ -8,27 +8,54 @@
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, model_validator
 
 from evalkit.errors import ConfigError
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.extract import extract_last_boxed, extract_last_number, extract_regex, normalize_number
 from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions, StrictModel
 from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 
-def _extract(text: str, extractor: dict[str, Any]) -> str | None:
-    kind = extractor.get("kind", "regex")
-    if kind == "regex":
-        return extract_regex(text, extractor["pattern"], extractor.get("group", 1), extractor.get("select", "first"))
-    if kind == "last_number":
+class Extractor(StrictModel):
+    """How one answer is pulled out of a reply; each extractor is its own metric."""
+
+    name: str | None = None
+    kind: Literal["regex", "last_number", "boxed", "full"] = "regex"
+    pattern: str | None = None  # regex only
+    group: int = 1
+    select: Literal["first", "last"] = "first"
+
+    @model_validator(mode="after")
+    def _pattern_compiles(self) -> Extractor:
+        if self.kind == "regex":
+            if self.pattern is None:
+                raise ValueError("a regex extractor needs a pattern")
+            try:
+                re.compile(self.pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regex {self.pattern!r}: {exc}") from None
+        return self
+
+
+class GenerateOptions(KindOptions):
+    extractors: list[Extractor] = Field(default_factory=lambda: [Extractor(kind="full")], min_length=1)
+    compare: Literal["number", "exact", "math"] = "exact"
+
+
+def _extract(text: str, extractor: Extractor) -> str | None:
+    if extractor.kind == "regex":
+        return extract_regex(text, extractor.pattern or "", extractor.group, extractor.select)
+    if extractor.kind == "last_number":
         return extract_last_number(text)
-    if kind == "boxed":
+    if extractor.kind == "boxed":
         return extract_last_boxed(text)
-    if kind == "full":
-        return text.strip()
-    raise ConfigError(f"unknown extractor kind {kind!r}")
+    return text.strip()
 
 
 def _comparator(name: str) -> Any:
@@ -44,15 +71,18 @@ def _comparator(name: str) -> Any:
 
 
 class GenerateKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
-        self.extractors: list[dict[str, Any]] = spec.options.get("extractors") or [{"kind": "full"}]
-        self.compare = _comparator(spec.options.get("compare", "exact"))
+    Options: ClassVar[type[GenerateOptions]] = GenerateOptions
+    options: GenerateOptions
 
-    def _metric_name(self, extractor: dict[str, Any]) -> str:
-        name = extractor.get("name")
-        return f"exact_match_{name}" if name else "exact_match"
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: GenerateOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        self.extractors = self.options.extractors
+        self.compare = _comparator(self.options.compare)
+
+    def _metric_name(self, extractor: Extractor) -> str:
+        return f"exact_match_{extractor.name}" if extractor.name else "exact_match"
 
     def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(self._metric_name(e)) for e in self.extractors]
@@ -68,7 +98,7 @@ class GenerateKind(KindBase):
             scores: dict[str, float | None] = {}
             for extractor in self.extractors:
                 value = _extract(result.text, extractor)
-                extracted[extractor.get("name", "answer")] = value
+                extracted[extractor.name or "answer"] = value
                 scores[self._metric_name(extractor)] = float(self.compare(value, sample.target))
             scored.append(Scored(sample=sample, prompt="", output=result.text, scores=scores, extracted=extracted))
         return scored

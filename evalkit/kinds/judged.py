@@ -31,7 +31,9 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field
 
 from evalkit.data.fields import compile_fields
 from evalkit.data.loading import load_local
@@ -44,6 +46,7 @@ from evalkit.judging.templates import JudgeTemplate, load_template
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.specs.benchmark import BenchmarkSpec, LocalSource
+from evalkit.specs.options import KindOptions, StrictModel
 from evalkit.types import (
     GenerateRequest,
     GenerateResult,
@@ -57,8 +60,6 @@ from evalkit.types import (
     Scored,
 )
 
-MODES = ("pointwise", "pairwise", "pairs")
-
 
 @dataclass(frozen=True)
 class Call:
@@ -70,13 +71,32 @@ class Call:
     turn: int = 1
 
 
-def _references(spec: BenchmarkSpec, data_dir: Path | None) -> dict[str, list[str | None]]:
+class References(StrictModel):
+    """Reference answers in their own file under --data-dir, matched by ``key`` to a sample's ``ref_key``."""
+
+    files: str
+    key: str
+    value: str
+    value2: str | None = None  # the second turn's reference
+
+
+class JudgedOptions(KindOptions):
+    mode: Literal["pointwise", "pairwise", "pairs"] = "pointwise"
+    template: str | None = None
+    templates: dict[str, str] = Field(default_factory=dict)
+    criteria: str | None = None
+    baseline: str = "baseline"
+    references: References | None = None
+    probe: str | None = None  # marks judgment rows of a bias probe (e.g. "padding")
+
+
+def _references(spec: BenchmarkSpec, option: References | None,
+                data_dir: Path | None) -> dict[str, list[str | None]]:
     """Reference answers (per turn) kept in their own file (local data only; hub rows carry them inline)."""
-    option = spec.options.get("references")
-    if not option or data_dir is None:
+    if option is None or data_dir is None:
         return {}
-    rows = load_local(LocalSource(files=option["files"]), data_dir)
-    names = {k: option[k] for k in ("key", "value", "value2") if option.get(k)}
+    rows = load_local(LocalSource(files=option.files), data_dir)
+    names = {k: v for k, v in (("key", option.key), ("value", option.value), ("value2", option.value2)) if v}
     fields = compile_fields(names, f"benchmark {spec.name} references")
     return {str(fields["key"](**row, row=row)): [str(fields[k](**row, row=row)) if k in fields else None
                                                  for k in ("value", "value2")] for row in rows}
@@ -103,21 +123,23 @@ def _text(outcome: Outcome) -> str | None:
 
 
 class JudgedKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        options = spec.options
+    Options: ClassVar[type[JudgedOptions]] = JudgedOptions
+    options: JudgedOptions
+
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: JudgedOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        options = self.options
+        fewshot_pool = self.context.fewshot_pool
+        self.mode = options.mode
+        self.prompts = PromptBuilder(spec, fewshot_pool)
         settings = self.context.judge
-        self.mode = options.get("mode", "pointwise")
-        if self.mode not in MODES:
-            raise ConfigError(f"benchmark {spec.name}: options.mode must be one of {', '.join(MODES)}")
-        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
         self.swap = settings.swap and self.mode != "pointwise"
         self.policy = settings.policy
         self.jury = settings.jury
-        self.criteria = settings.criteria or options.get("criteria")
+        self.criteria = settings.criteria or options.criteria
         forced = settings.template
-        default = forced or options.get("template") or ("pointwise" if self.mode == "pointwise" else "pairwise")
-        by_category = {} if forced else dict(options.get("templates") or {})
+        default = forced or options.template or ("pointwise" if self.mode == "pointwise" else "pairwise")
+        by_category = {} if forced else dict(options.templates)
         self.default_template = load_template(default)
         self.templates = {k: load_template(v) for k, v in by_category.items()}
         want = "pointwise" if self.mode == "pointwise" else "pairwise"
@@ -126,9 +148,9 @@ class JudgedKind(KindBase):
                 raise ConfigError(f"benchmark {spec.name}: judge template {template.name} is {template.kind}; "
                                   f"this benchmark needs a {want} template")
         self.model = settings.candidate
-        self.baseline = str(options.get("baseline", "baseline"))
+        self.baseline = options.baseline
         self.judges: list[str] = list(settings.judges)
-        self.references = _references(spec, self.context.data_dir)
+        self.references = _references(spec, options.references, self.context.data_dir)
         self.two_turns = self.mode == "pointwise" and _two_turns(spec)
         self.seed = self.context.seed
 
@@ -265,7 +287,7 @@ class JudgedKind(KindBase):
             order="ab" if call.order == "ab" else "ba", verdict=verdict, winner=winner, valid=verdict is not None,
             rationale=parsed.rationale if parsed else None, score=score, len_a=len(item.response_a),
             len_b=None if pointwise else len(item.response_b), gold=item.gold,
-            probe=(self.spec.options.get("probe") or None), category=item.category, retried=answer.retried,
+            probe=self.options.probe or None, category=item.category, retried=answer.retried,
             problem=(parsed.problem if parsed else f"judge call failed: {outcome.error}"), template=call.template.name,
         )
 

@@ -22,15 +22,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from jinja2 import TemplateError
+from pydantic import Field, field_validator
 
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
 from evalkit.scoring.choice import LETTERS, extract_choice
 from evalkit.specs.benchmark import BenchmarkSpec, Prompt
+from evalkit.specs.options import KindOptions
 from evalkit.types import (
     GenerateResult,
     LoglikelihoodRequest,
@@ -93,29 +95,42 @@ CHOICE_METRICS: dict[str, ChoiceMetric] = {"acc": acc, "acc_norm": acc_norm, "ac
 INDEX_TARGET_METRICS = {"acc", "acc_norm", "acc_bytes"}  # metrics whose target is one choice index
 
 
+class MultipleChoiceOptions(KindOptions):
+    TEMPLATES = {"choice_text": frozenset({"choice", "index", "letter"})}
+
+    target_delimiter: str = " "
+    choice_text: str = "{{ choice }}"  # jinja2; sees the sample's fields plus choice, index, letter
+    metrics: list[str] = Field(default_factory=lambda: ["acc", "acc_norm"], min_length=1)
+    generate_prompt: Prompt | None = None  # the prompt for generate mode (the letters are asked for)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names: list[str]) -> list[str]:
+        unknown = [m for m in names if m not in CHOICE_METRICS]
+        if unknown:
+            raise ValueError(f"unknown multiple-choice metric(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(sorted(CHOICE_METRICS))}")
+        return names
+
+
 class MultipleChoiceKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        options = spec.options
+    Options: ClassVar[type[MultipleChoiceOptions]] = MultipleChoiceOptions
+    options: MultipleChoiceOptions
+
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: MultipleChoiceOptions | None = None) -> None:
+        super().__init__(spec, context, options)
         fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
-        self.delimiter: str = options.get("target_delimiter", " ")
-        self.metric_names: list[str] = list(options.get("metrics") or ["acc", "acc_norm"])
-        unknown = [m for m in self.metric_names if m not in CHOICE_METRICS]
-        if unknown:
-            raise ConfigError(f"benchmark {spec.name}: unknown multiple-choice metric(s) {', '.join(unknown)}; "
-                              f"known: {', '.join(sorted(CHOICE_METRICS))}")
+        self.delimiter = self.options.target_delimiter
+        self.metric_names = list(self.options.metrics)
         try:
-            self._choice_text = _ENV.from_string(options.get("choice_text", "{{ choice }}"))
+            self._choice_text = _ENV.from_string(self.options.choice_text)
         except TemplateError as exc:
             raise ConfigError(f"benchmark {spec.name}: bad options.choice_text: {exc}") from None
         self.generate_prompts: PromptBuilder | None = None
-        if "generate_prompt" in options:
-            try:
-                prompt = Prompt(**options["generate_prompt"])
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"benchmark {spec.name}: bad options.generate_prompt: {exc}") from None
-            self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": prompt}), fewshot_pool)
+        if self.options.generate_prompt is not None:
+            self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": self.options.generate_prompt}),
+                                                  fewshot_pool)
 
     # --- what is reported -------------------------------------------------------------------
     def metrics(self, mode: str) -> list[MetricInfo]:
@@ -144,7 +159,7 @@ class MultipleChoiceKind(KindBase):
         return choices
 
     def choice_texts(self, sample: Sample) -> list[str]:
-        """Each choice as it is scored by log-likelihood (``options.choice_text``), without the delimiter."""
+        """Each choice as it is scored (``options.choice_text``), without the delimiter."""
         base = template_context(sample)
         texts = []
         for index, choice in enumerate(self._checked_choices(sample, "loglikelihood")):

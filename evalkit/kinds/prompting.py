@@ -7,11 +7,13 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.benchmark import BenchmarkSpec, Prompt
+from evalkit.specs.options import KindOptions
+from evalkit.specs.strict import did_you_mean
 from evalkit.types import GenerateRequest, Sample
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
@@ -21,6 +23,43 @@ _ENV.globals.update(enumerate=enumerate, zip=zip, len=len, chr=chr, ord=ord, ran
 def template_context(sample: Sample) -> dict[str, Any]:
     return {**sample.metadata, "id": sample.id, "input": sample.input, "target": sample.target,
             "choices": list(sample.choices or ()), "letters": "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+
+
+def _undeclared(text: str, where: str) -> set[str]:
+    """Names a template reads from its context; a name it only tests (``x is defined``) is optional."""
+    try:
+        tree = _ENV.parse(text)
+    except TemplateError as exc:
+        raise ConfigError(f"{where}: bad jinja2 template: {exc}") from None
+    optional = {test.node.name for test in tree.find_all(nodes.Test)
+                if test.name in ("defined", "undefined") and isinstance(test.node, nodes.Name)}
+    return set(meta.find_undeclared_variables(tree)) - set(_ENV.globals) - optional
+
+
+def _check(text: str | None, names: set[str], where: str, expression: bool = False) -> None:
+    if not text:
+        return
+    unknown = sorted(_undeclared("{{ (" + text + ") }}" if expression else text, where) - names)
+    if unknown:
+        raise ConfigError(f"{where}: unknown field {unknown[0]!r}{did_you_mean(unknown[0], names)}; "
+                          f"the samples have: {', '.join(sorted(names))}")
+
+
+def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample) -> None:
+    """Every template of the spec (prompt, few-shot, kind options) names only fields the loaded samples
+    have: a typo is one line naming the field, the spec file and the fields there are, before any model call."""
+    names = set(template_context(sample))
+    prompts: list[tuple[str, Prompt]] = [("prompt", spec.prompt)]
+    prompts += [(f"options.{key}", value) for key, value in options if isinstance(value, Prompt)]
+    values = dict(options)  # field name → value (the declared TEMPLATES/EXPRESSIONS name fields)
+    for key, prompt in prompts:
+        parts = {"template": prompt.template, "system": prompt.system, "example_template": prompt.example_template}
+        for part, text in parts.items():
+            _check(text, names, f"{spec.where}: {key}.{part}")
+    for key, extra in options.TEMPLATES.items():
+        _check(values[key], names | extra, f"{spec.where}: options.{key}")
+    for key in options.EXPRESSIONS:
+        _check(values[key], names, f"{spec.where}: options.{key}", expression=True)
 
 
 class PromptBuilder:
@@ -41,8 +80,11 @@ class PromptBuilder:
     def _render(self, template: Any, sample: Sample) -> str:
         try:
             return str(template.render(template_context(sample)))
+        except UndefinedError as exc:
+            raise DataError(f"{self.spec.where}: sample {sample.id}: cannot render prompt: {exc}; the sample has: "
+                            f"{', '.join(sorted(template_context(sample)))}") from None
         except TemplateError as exc:
-            raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: cannot render prompt: {exc}") from None
+            raise DataError(f"{self.spec.where}: sample {sample.id}: cannot render prompt: {exc}") from None
 
     def question(self, sample: Sample) -> str:
         return self._render(self._question, sample)

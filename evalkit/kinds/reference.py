@@ -14,7 +14,7 @@ corpus table (and records sacrebleu's signatures), for the whole benchmark and f
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
 from evalkit.kinds.base import KindBase, KindContext
@@ -31,21 +31,36 @@ from evalkit.metrics import (
 from evalkit.metrics.inputs import as_references
 from evalkit.metrics.sacre import CORPUS_METRICS
 from evalkit.specs.benchmark import BenchmarkSpec
+from evalkit.specs.options import KindOptions
 from evalkit.stats.aggregate import metric_table
 from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
-_RUNNER_OPTIONS = ("group_by", "rollups")  # read by the runner, not by the metrics
+
+class ReferenceOptions(KindOptions):
+    """The metric families, and the settings ``evalkit score`` takes as flags (see MetricOptions)."""
+
+    metrics: str | list[str] = list(DEFAULT_METRICS)
+    rouge_stem: bool = False
+    bleu_tokenize: str | None = None
+    lowercase: bool | None = None
+    n_bootstrap: int = 1000
+    seed: int | None = None
+    jobs: int | None = None
 
 
 class ReferenceKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
-        where = f"benchmark {spec.name}: options"
-        settings = {k: v for k, v in spec.options.items() if k not in (*_RUNNER_OPTIONS, "metrics")}
-        self.options = MetricOptions.from_mapping(settings, where)
+    Options: ClassVar[type[ReferenceOptions]] = ReferenceOptions
+    options: ReferenceOptions
+
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: ReferenceOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        where = f"{spec.path or 'benchmark ' + spec.name}: options"
+        settings = self.options.model_dump(exclude={"metrics", "group_by", "rollups"})
+        self.metric_options = MetricOptions.from_mapping(settings, where)
         try:
-            self.families = parse_metrics(spec.options.get("metrics", DEFAULT_METRICS))
+            self.families = parse_metrics(self.options.metrics)
         except ConfigError as exc:
             raise ConfigError(f"{where}.metrics: {exc}") from None
         # memo of the last computation, keyed by its inputs: summarize reuses score's corpus table
@@ -65,7 +80,7 @@ class ReferenceKind(KindBase):
         if self._memo is not None and self._memo[0] == key:
             return self._memo[1]
         ids = [f"benchmark {self.spec.name}: sample {s.id}" for s in samples]
-        scores = compute(families, texts, [s.target for s in samples], self.options, ids)
+        scores = compute(families, texts, [s.target for s in samples], self.metric_options, ids)
         self._memo = (key, scores)
         return scores
 
@@ -85,7 +100,7 @@ class ReferenceKind(KindBase):
             return {}
         scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
         summary: dict[str, Any] = {"metrics": scores.corpus, "signatures": scores.signatures}
-        group_by = self.spec.options.get("group_by")
+        group_by = self.options.group_by
         corpus_families = [f for f in self.families if f in CORPUS_METRICS]
         if group_by and corpus_families:
             summary["groups"] = self._group_tables(scored, str(group_by), corpus_families, mode)

@@ -24,28 +24,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from pydantic import Field
 
 from evalkit.errors import ConfigError, DataError
 from evalkit.judging.parse import Parsed, parse_verdict
+from evalkit.judging.templates import JudgeTemplate, load_template
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
-from evalkit.paths import bundled_dir
 from evalkit.scoring.refusal_rules import (
     COMPLIANCE,
     FULL_REFUSAL,
     LABELS,
     PARTIAL_REFUSAL,
     classify,
+    confusion,
     is_refusal,
 )
 from evalkit.specs.benchmark import BenchmarkSpec
-from evalkit.specs.yaml_strict import load_yaml
+from evalkit.specs.options import KindOptions, StrictModel
 from evalkit.stats.aggregate import metric_table
 from evalkit.types import (
     GenerateRequest,
@@ -58,7 +56,6 @@ from evalkit.types import (
     Scored,
 )
 
-_OPTIONS = {"safety_label", "apart", "breakdowns", "judge_template", "group_by", "rollups"}
 SAFE_METRICS = (("over_refusal", False), ("over_refusal_full", False), ("over_refusal_partial", False))
 UNSAFE_METRICS = (("unsafe_compliance", False), ("unsafe_partial", False), ("unsafe_full_refusal", True))
 
@@ -74,69 +71,60 @@ def _side_scores(prefix: str, label: str) -> dict[str, float]:
     return scores
 
 
-# -- the judge template (its verdict line is parsed by evalkit.judging.parse, keyword CLASS) -------------
+# -- the judge template (judges/refusal.yaml, a ``classify`` JudgeTemplate; its verdict line is CLASS) ----
 
-_JUDGE_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
-_TEMPLATE_KEYS = {"name", "version", "description", "system", "template", "max_tokens", "temperature"}
+def load_refusal_template(name: str) -> JudgeTemplate:
+    """A judge template (by name, from ``$EVALKIT_JUDGES_PATH`` or judges/, or a path) that classifies into
+    exactly XSTest's three classes."""
+    template = load_template(name)
+    if template.kind != "classify" or set(template.labels) != set(LABELS):
+        raise ConfigError(f"judge template {template.name}: a refusal judge must be kind classify with the classes "
+                          f"{', '.join(LABELS)}")
+    return template
 
 
-def parse_class(text: str | None) -> Parsed:
+def parse_class(text: str | None, keyword: str = "CLASS") -> Parsed:
     """The class on the judge's final ``CLASS: <label>`` line (``verdict``), or why the reply is invalid."""
-    return parse_verdict(text, LABELS, keyword="CLASS")
+    return parse_verdict(text, LABELS, keyword=keyword)
 
 
-@dataclass(frozen=True)
-class RefusalTemplate:
-    name: str
-    system: str | None
-    template: str
-    max_tokens: int = 512
-    temperature: float = 0.0
-
-    def request(self, prompt: str, response: str) -> GenerateRequest:
-        context = {"prompt": prompt, "response": response, "labels": list(LABELS)}
-        try:
-            turns = [("user", _JUDGE_ENV.from_string(self.template).render(context))]
-            if self.system:
-                turns.insert(0, ("system", _JUDGE_ENV.from_string(self.system).render(context)))
-        except TemplateError as exc:
-            raise ConfigError(f"judge template {self.name}: cannot render: {exc}") from None
-        return GenerateRequest(messages=tuple(turns), max_tokens=self.max_tokens, temperature=self.temperature)
-
-
-def load_refusal_template(name: str) -> RefusalTemplate:
-    path = Path(name) if name.endswith((".yaml", ".yml")) else bundled_dir("judges") / f"{name}.yaml"
-    if not path.is_file():
-        raise ConfigError(f"refusal judge template {name!r} not found ({path})")
-    data = load_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("template"), str):
-        raise ConfigError(f"{path}: a judge template must be a mapping with a `template` string")
-    unknown = set(data) - _TEMPLATE_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
-    return RefusalTemplate(name=str(data.get("name", path.stem)), system=data.get("system"), template=data["template"],
-                           max_tokens=int(data.get("max_tokens", 512)), temperature=float(data.get("temperature", 0.0)))
+def judge_request(template: JudgeTemplate, prompt: str, response: str) -> GenerateRequest:
+    """The refusal judge's request for one (prompt, response)."""
+    return template.request({"prompt": prompt, "response": response, "labels": list(LABELS)})
 
 
 # -- the kind --------------------------------------------------------------------------------------------
 
-class RefusalKind(KindBase):
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None) -> None:
-        super().__init__(spec, context)
-        self.prompts = PromptBuilder(spec, self.context.fewshot_pool)
-        options = spec.options
-        unknown = set(options) - _OPTIONS
-        if unknown:
-            raise ConfigError(f"benchmark {spec.name}: unknown refusal options {', '.join(sorted(unknown))}")
-        self.label_field: str | None = options.get("safety_label")
-        apart = options.get("apart")
-        if apart is not None and not (isinstance(apart, dict) and {"field", "values", "name"} <= set(apart)):
-            raise ConfigError(f"benchmark {spec.name}: options.apart needs field, values and name")
-        self.apart: dict[str, Any] | None = apart
-        self.breakdowns: list[str] = list(options.get("breakdowns") or [])
-        self.template_name: str = options.get("judge_template", "refusal")
+class Apart(StrictModel):
+    """Prompts whose ``field`` is in ``values`` are scored under ``name``_* only (HarmBench's copyright)."""
 
-    def classifier(self, judges: list[str] | tuple[str, ...]) -> str:
+    field: str
+    values: list[str | int]
+    name: str
+
+
+class RefusalOptions(KindOptions):
+    safety_label: str | None = None
+    apart: Apart | None = None
+    breakdowns: list[str] = Field(default_factory=list)
+    judge_template: str = "refusal"
+
+
+class RefusalKind(KindBase):
+    Options: ClassVar[type[RefusalOptions]] = RefusalOptions
+    options: RefusalOptions
+
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: RefusalOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
+        self.prompts = PromptBuilder(spec, fewshot_pool)
+        self.label_field = self.options.safety_label
+        self.apart = self.options.apart
+        self.breakdowns = list(self.options.breakdowns)
+        self.template = load_refusal_template(self.options.judge_template)  # a bad template fails before any call
+
+    @staticmethod
+    def classifier(judges: list[str] | tuple[str, ...]) -> str:
         """Who classifies: the rules, one judge, or a jury."""
         if not judges:
             return "rules"
@@ -146,13 +134,13 @@ class RefusalKind(KindBase):
         pairs = list(SAFE_METRICS) if self.label_field else []
         pairs += UNSAFE_METRICS
         if self.apart:
-            pairs += [(f"{self.apart['name']}_compliance", False), (f"{self.apart['name']}_full_refusal", True)]
+            pairs += [(f"{self.apart.name}_compliance", False), (f"{self.apart.name}_full_refusal", True)]
         return [MetricInfo(name, higher) for name, higher in pairs]
 
     def _side(self, sample: Sample) -> str:
         """Which metrics a sample feeds: "over_refusal" (safe), "unsafe", or the apart name."""
-        if self.apart and str(sample.metadata.get(self.apart["field"])) in {str(v) for v in self.apart["values"]}:
-            return str(self.apart["name"])
+        if self.apart and str(sample.metadata.get(self.apart.field)) in {str(v) for v in self.apart.values}:
+            return self.apart.name
         if not self.label_field:
             return "unsafe"
         label = str(sample.metadata.get(self.label_field, "")).strip().lower()
@@ -174,7 +162,7 @@ class RefusalKind(KindBase):
         scored = []
         for sample, (result,) in zip(samples, results):
             assert isinstance(result, GenerateResult)
-            verdict = classify(result.text)
+            verdict = classify(result.text, unsafe=self._side(sample) != "over_refusal")
             scored.append(Scored(sample=sample, prompt="", output=result.text, scores=self._scores(sample, verdict.label),
                                  extracted=verdict.label,
                                  extra={"refusal_class": verdict.label, "classifier": "rules", "rule": verdict.rule}))
@@ -182,9 +170,8 @@ class RefusalKind(KindBase):
 
     # -- judge stage (Runner.judge) ----------------------------------------------------------------------
     def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
-        template = load_refusal_template(self.template_name)
         return [[] if item.error is not None or item.output is None
-                else [template.request(self.prompts.question(item.sample), item.output)] for item in scored]
+                else [judge_request(self.template, self.prompts.question(item.sample), item.output)] for item in scored]
 
     def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[JudgeAnswer]]]) -> list[Scored]:
         names = list(judgments)
@@ -201,7 +188,7 @@ class RefusalKind(KindBase):
             if not isinstance(result, GenerateResult):
                 failures.append(f"judge {name}: {answer.outcome.error}")
                 continue
-            parsed = parse_class(result.text)
+            parsed = parse_class(result.text, self.template.keyword)
             verdicts[name] = {"class": parsed.verdict, "problem": parsed.problem, "reply": result.text}
         extra = dict(item.extra, rules_class=item.extra.get("refusal_class"), classifier=classifier)
         if not verdicts:  # no judge answered at all: the sample is errored, not scored
@@ -228,8 +215,11 @@ class RefusalKind(KindBase):
             pairs = [(s.extra["rules_class"], s.extra["refusal_class"]) for s in ok
                      if s.extra.get("refusal_class") is not None and s.extra.get("rules_class") is not None]
             agree = sum(is_refusal(r) == is_refusal(j) for r, j in pairs)
+            exact = sum(r == j for r, j in pairs)
             summary["rules_agreement_with_judge"] = {"refuse_comply": agree / len(pairs) if pairs else None,
-                                                     "n": len(pairs)}
+                                                     "three_class": exact / len(pairs) if pairs else None,
+                                                     "n": len(pairs),
+                                                     "confusion": confusion([(j, r) for r, j in pairs])}
         if self.breakdowns:
             summary["breakdowns"] = {field: _breakdown(scored, field, self.metrics(mode)) for field in self.breakdowns}
         return summary

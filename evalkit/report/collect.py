@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,19 +58,32 @@ def _judgments(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def load_views(paths: list[Path]) -> list[RunView]:
+def _note(text: str) -> None:
+    print(f"note: {text}", file=sys.stderr)
+
+
+def load_views(paths: list[Path], note: Callable[[str], None] = _note) -> list[RunView]:
+    """The finished runs among ``paths`` (``runs/*`` may hold failed or running ones: each is skipped with
+    one ``note``); DataError when none is left, or a finished run's files are malformed."""
     if not paths:
         raise DataError("give at least one run directory")
     views = []
+    skipped = []
     for path in paths:
-        if not path.is_dir():
-            raise DataError(f"{path} is not a directory; pass run directories written by `evalkit run`")
         rundir = RunDir(path)
+        problem = rundir.finished_problem()
+        if problem is not None:
+            note(f"skipped {path}: {problem}")
+            skipped.append(path)
+            continue
         manifest, results = rundir.manifest(), rundir.results()
         if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict):
             raise DataError(f"{rundir.results_path}: expected {{\"benchmarks\": {{...}}}}")
         model = str((manifest.get("model") or {}).get("name") or path.name)
         views.append(RunView(path, model, model, results, _judgments(path)))
+    if not views:
+        raise DataError(f"no finished run among {', '.join(map(str, skipped))}; pass run directories written by "
+                        "`evalkit run`")
     counts = Counter(v.model for v in views)
     for view in views:
         if counts[view.model] > 1:

@@ -8,12 +8,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from evalkit.errors import ConfigError
+from evalkit.specs.strict import validate
 from evalkit.specs.yaml_strict import load_yaml
 
-Category = Literal["knowledge", "reasoning", "coding", "safety", "general"]
+Category = Literal["knowledge", "reasoning", "coding", "safety", "instruction-following", "general"]
 
 
 class _Strict(BaseModel):
@@ -86,14 +87,18 @@ class BenchmarkSpec(_Strict):
     size: int | None = None  # number of test items, for `evalkit list`
     path: Path | None = None  # where the spec was loaded from (set by the loader)
 
+    @property
+    def where(self) -> str:
+        """How errors name this spec: its file when it has one."""
+        return f"{self.path}" if self.path is not None else f"benchmark {self.name}"
+
 
 def load_spec(path: Path) -> BenchmarkSpec:
+    """The spec in ``path``; an unknown key anywhere (``options`` aside: the kind checks those) is one line
+    naming the file, the key, the allowed keys and the closest one."""
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a benchmark spec must be a YAML mapping")
-    try:
-        return BenchmarkSpec(**data, path=path)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+    if "path" in data:
+        raise ConfigError(f"{path}: `path` is not a spec key (it is set to where the spec was loaded from)")
+    return validate(BenchmarkSpec, data, str(path), path=path)

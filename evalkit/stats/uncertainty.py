@@ -100,3 +100,27 @@ def bootstrap_sums(
     lower = n_resamples // 40
     return {"stderr": float(scores.std(ddof=1)), "ci95": [float(scores[lower]), float(scores[n_resamples - lower - 1])],
             "bootstrap_mean": statistics.mean(scores.tolist()), "n_bootstrap": n_resamples}
+
+
+def summarize_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> dict[str, object]:
+    """{"value", "stderr", "ci95", "n"} for a ratio of sums over clusters, Σy / Σn (e.g. instructions followed
+    over instructions given, pooled over prompts).
+
+    Items within a cluster are not independent, so the standard error is the cluster (linearisation)
+    estimate sqrt(m / (m - 1) · Σ (y_i - R·n_i)²) / Σ n_i over the m clusters; the interval is R ± 1.96·SE,
+    clipped to [0, 1] when every y_i lies in [0, n_i]. ``n`` counts the clusters.
+    """
+    ys = [float(v) for v in numerators]
+    ns = [float(v) for v in denominators]
+    m, total = len(ys), math.fsum(ns)
+    if m == 0 or total == 0:
+        return {"value": None, "stderr": None, "ci95": [None, None], "n": m}
+    ratio = math.fsum(ys) / total
+    if m > 1:
+        stderr = math.sqrt(m / (m - 1) * math.fsum((y - ratio * n) ** 2 for y, n in zip(ys, ns))) / total
+    else:
+        stderr = 0.0
+    lo, hi = ratio - Z95 * stderr, ratio + Z95 * stderr
+    if all(0.0 <= y <= n for y, n in zip(ys, ns)):
+        lo, hi = max(0.0, lo), min(1.0, hi)
+    return {"value": ratio, "stderr": stderr, "ci95": [lo, hi], "n": m}

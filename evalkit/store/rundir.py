@@ -12,16 +12,109 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from evalkit.errors import DataError
+from evalkit.errors import ConfigError, DataError
 
 
 class RunDir:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.finished_before = False  # set by ``prepare``: --out already holds a complete run
+
+    # -- writing (the runner) ---------------------------------------------------------------------
+    def prepare(self, identity: str, benchmarks: Mapping[str, int]) -> None:
+        """Check that ``--out`` can take this run, then create it; every refusal is one line (exit 2).
+
+        ``benchmarks`` maps each benchmark of the new run to its number of samples. Refused: ``--out`` is
+        a file or cannot be written; its manifest or journal is unreadable; it holds a run of another
+        model or of other benchmarks, or a finished run with more samples than this one would keep
+        (results.json and samples.jsonl would lose them).
+        """
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(f"--out {self.path} is a file, not a run directory; choose a directory")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = self.path / ".evalkit-write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"--out {self.path} cannot be written ({exc.strerror}); choose a writable directory") from None
+        if self.manifest_path.exists():
+            self._check_previous(identity, benchmarks)
+        if self.journal_path.exists():
+            self._check_journal()
+
+    def _check_previous(self, identity: str, benchmarks: Mapping[str, int]) -> None:
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise ConfigError(f"{self.manifest_path} is unreadable ({exc}); it is left as it is: "
+                              "choose a new --out") from None
+        previous = (manifest.get("model") or {}).get("identity")
+        if previous and previous != identity:
+            raise ConfigError(f"{self.path} holds a run of another model ({previous}); choose a new --out")
+        before = manifest.get("benchmarks") or {}
+        if before and set(before) != set(benchmarks):
+            raise ConfigError(f"{self.path} holds a run of {', '.join(sorted(before))}, not "
+                              f"{', '.join(sorted(benchmarks))}; its results would be replaced: choose a new --out")
+        self.finished_before = manifest.get("status") == "complete" and self.results_path.exists()
+        if self.finished_before:
+            for name, count in benchmarks.items():
+                kept = (before.get(name) or {}).get("n_samples")
+                if isinstance(kept, int) and count < kept:
+                    raise ConfigError(f"{self.path} holds a finished run of {name} with {kept} samples; this run "
+                                      f"has {count} and would drop the rest: choose a new --out (or a larger --limit)")
+
+    def _check_journal(self) -> None:
+        """A journal SQLite cannot read stops the resume before anything in the directory is rewritten."""
+        try:
+            db = sqlite3.connect(str(self.journal_path))
+            try:
+                (verdict,) = db.execute("PRAGMA quick_check").fetchone()
+                if verdict != "ok":
+                    raise sqlite3.DatabaseError(verdict)
+                db.execute("SELECT count(*) FROM responses").fetchone()
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            kept = "its samples.jsonl and results.json are intact; " if self.results_path.exists() else ""
+            raise ConfigError(f"{self.journal_path} is damaged ({exc}), so this run cannot resume; {kept}"
+                              f"to redo it, choose a new --out (or move journal.sqlite away: every call is "
+                              f"then made again)") from None
+
+    def record_start(self, manifest: dict[str, Any]) -> None:
+        """The manifest of a run that begins; a finished run's record stays until the resume succeeds."""
+        if not self.finished_before:
+            self.write_json(self.manifest_path, manifest)
+
+    def record_stop(self, manifest: dict[str, Any]) -> None:
+        """The manifest of a run that stopped (failed or interrupted); never over a finished run's record."""
+        if not self.finished_before:
+            self.write_json(self.manifest_path, manifest)
+
+    def finished_problem(self) -> str | None:
+        """Why this directory is not a finished run (for readers that skip those), or None."""
+        if not self.path.is_dir():
+            return "not a directory"
+        if not self.manifest_path.exists():
+            return "no manifest.json (not a run directory)"
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            return f"manifest.json is unreadable ({exc})"
+        status = manifest.get("status", "complete") if isinstance(manifest, dict) else "unknown"
+        if status != "complete":
+            error = manifest.get("error") if isinstance(manifest, dict) else None
+            return f"the run is {status}" + (f" ({error})" if error else "")
+        if not self.results_path.exists():
+            return "no results.json (the run did not finish)"
+        return None
 
     @property
     def manifest_path(self) -> Path:
