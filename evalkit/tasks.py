@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.config import RunConfig
 from evalkit.data.fields import rows_to_samples
-from evalkit.data.loading import load_hub, load_local
+from evalkit.data.loading import load_hub, load_local, local_sha256
 from evalkit.errors import ConfigError, DataError
 from evalkit.judging.live import pair_samples
 from evalkit.judging.records import PairItem
@@ -27,6 +27,7 @@ class Task:
     kind: Kind
     samples: list[Sample]
     source: str  # "local:<path>" or "hub:<id>", for the manifest
+    data: dict[str, str] = field(default_factory=dict)  # {"revision": …} (hub) or {"data_sha256": …} (local)
 
     def fingerprint(self) -> dict[str, object]:
         """What the gate compares to decide two runs are comparable."""
@@ -38,22 +39,28 @@ class Task:
             "fewshot_k": self.spec.fewshot.k,
             "n_samples": len(self.samples),
             "source": self.source,
+            **self.data,
         }
 
 
+Loaded = tuple[list[Sample], str, dict[str, str]]  # samples, where from, what pins the data
+
+
 def _samples_from(hub: HubSource | None, local: LocalSource | None, fields: dict[str, str],
-                  data_dir: Path | None, where: str) -> tuple[list[Sample], str]:
+                  data_dir: Path | None, where: str) -> Loaded:
     if data_dir is not None and local is not None:
         rows = load_local(local, data_dir)
-        return rows_to_samples(rows, local.fields or fields, where), f"local:{data_dir / local.files}"
+        return (rows_to_samples(rows, local.fields or fields, where), f"local:{data_dir / local.files}",
+                {"data_sha256": local_sha256(local, data_dir)})
     if hub is not None:
-        return rows_to_samples(load_hub(hub), hub.fields or fields, where), f"hub:{hub.path}"
+        return (rows_to_samples(load_hub(hub), hub.fields or fields, where), f"hub:{hub.path}",
+                {"revision": hub.revision or "unpinned"})
     if local is not None:
         raise DataError(f"{where}: this benchmark has no hub source; pass --data-dir with {local.files}")
     raise ConfigError(f"{where}: the spec names no data source")
 
 
-def load_samples(spec: BenchmarkSpec, data_dir: Path | None) -> tuple[list[Sample], str]:
+def load_samples(spec: BenchmarkSpec, data_dir: Path | None) -> Loaded:
     return _samples_from(spec.sources.hub, spec.sources.local, spec.fields, data_dir, spec.where)
 
 
@@ -66,7 +73,7 @@ def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sam
         return rows_to_samples(rows, spec.fields, f"{spec.where} few-shot")
     if fewshot.split == "same":
         return test
-    samples, _ = _samples_from(fewshot.hub, fewshot.local, spec.fields, data_dir, f"{spec.where} few-shot")
+    samples, _, _ = _samples_from(fewshot.hub, fewshot.local, spec.fields, data_dir, f"{spec.where} few-shot")
     return samples
 
 
@@ -85,7 +92,7 @@ def kind_context(config: RunConfig | None, fewshot_pool: list[Sample], data_dir:
 
 def load_task(name: str, data_dir: Path | None, limit: int | None = None, config: RunConfig | None = None) -> Task:
     spec = get_spec(name)
-    samples, source = load_samples(spec, data_dir)
+    samples, source, data = load_samples(spec, data_dir)
     pool = load_fewshot_pool(spec, data_dir, samples)
     kind = create_kind(spec, kind_context(config, pool, data_dir))
     samples = kind.select_samples(samples)  # a kind may keep only the test rows (MBPP ids 11–510)
@@ -93,7 +100,7 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None, config
         samples = samples[:limit]
     if samples:  # a template naming a field the data lacks fails here, before any model call
         check_templates(spec, kind.options, samples[0])
-    return Task(spec=spec, kind=kind, samples=samples, source=source)
+    return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)
 
 
 def pair_tasks(name: str, items: list[PairItem], padding: list[PairItem], config: RunConfig) -> list[Task]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -32,6 +33,20 @@ def load_local(source: LocalSource, data_dir: Path) -> list[Row]:
             row["_index"] = len(rows)
             rows.append(row)
     return rows
+
+
+def local_sha256(source: LocalSource, data_dir: Path) -> str:
+    """One sha256 over every file the source matches (names relative to --data-dir, then bytes), so two
+    runs on different local copies never look alike to the gate."""
+    digest = hashlib.sha256()
+    for path in sorted(data_dir.glob(source.files)):
+        digest.update(str(path.relative_to(data_dir)).encode() + b"\0")
+        try:
+            digest.update(path.read_bytes())
+        except OSError as exc:
+            raise DataError(f"cannot read {path}: {exc.strerror}") from None
+        digest.update(b"\0")
+    return digest.hexdigest()
 
 
 def _read_text(path: Path) -> str:

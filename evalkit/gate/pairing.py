@@ -15,6 +15,7 @@ from evalkit.errors import DataError
 from evalkit.store.rundir import RunDir
 
 FINGERPRINT_KEYS = ("version", "spec_sha256", "fewshot_seed", "fewshot_k", "mode")
+DATA_KEYS = ("revision", "data_sha256")  # the hub commit, or the local files' sha256 (manifest fingerprint)
 
 
 @dataclass
@@ -76,6 +77,15 @@ def pair(baseline: LoadedRun, candidate: LoadedRun, benchmark: str) -> Pairing:
     for key in FINGERPRINT_KEYS:
         if base_fp.get(key) != cand_fp.get(key):
             result.problems.append(f"{key} differs ({base_fp.get(key)!r} vs {cand_fp.get(key)!r})")
+    for key in DATA_KEYS:  # the same kind of data identity on both sides must agree
+        if key in base_fp and key in cand_fp and base_fp[key] != cand_fp[key]:
+            result.problems.append(f"data differs: {key} {base_fp[key]!r} vs {cand_fp[key]!r}")
+    has_identity = any(key in fp for fp in (base_fp, cand_fp) for key in DATA_KEYS)
+    if has_identity and not any(key in base_fp and key in cand_fp for key in DATA_KEYS):
+        result.warnings.append("data identity cannot be compared (hub revision on one side, local sha256 or "
+                               "nothing on the other); prompts and targets are compared sample by sample")
+    elif "unpinned" in (base_fp.get("revision"), cand_fp.get("revision")):
+        result.warnings.append("hub data without a pinned revision: the rows may differ between the runs")
     if base_fp.get("source") != cand_fp.get("source"):
         result.warnings.append(f"data source differs ({base_fp.get('source')} vs {cand_fp.get('source')})")
     if result.only_baseline or result.only_candidate:

@@ -7,7 +7,7 @@ A sample's ``target`` is its list of instruction ids and its ``kwargs`` metadata
   inst_level_strict / _loose     share of instructions followed, pooled over all instructions (not a mean of
                                  per-prompt shares); per sample, the share of that prompt's instructions
 
-results.json also gets ``groups`` (per instruction id) and ``categories`` (per id prefix, e.g.
+results.json also gets ``groups`` (per instruction id; ``instruction_types`` when the spec sets ``group_by``) and ``categories`` (per id prefix, e.g.
 ``keywords``), each with instruction-level strict and loose accuracy, and ``n_instructions``. Loose accuracy
 also accepts the response with its first and/or last line removed and with ``*`` removed. No options of its own (``group_by``/``rollups`` only).
 """
@@ -98,8 +98,10 @@ class InstructionFollowingKind(KindBase):
         for instruction, values in per_id.items():
             for level in ("strict", "loose"):
                 categories[instruction.split(":")[0]][level].extend(values[level])
+        # per instruction id under "groups", unless the spec groups samples itself (options.group_by)
+        per_type_key = "instruction_types" if self.options.group_by else "groups"
         return {"metrics": table, "n_instructions": sum(sizes),
-                "groups": _per_type(per_id), "categories": _per_type(categories)}
+                per_type_key: _per_type(per_id), "categories": _per_type(categories)}
 
 
 def _per_type(values: dict[str, dict[str, list[float]]]) -> dict[str, Any]:

@@ -27,7 +27,8 @@ class HubSource(_Strict):
     path: str
     name: str | list[str] | None = None  # a list loads each config in turn (``_config`` names a row's)
     split: str = "test"
-    revision: str | None = None
+    # the dataset repo's commit (40 hex digits): a branch name would let the data change under the same spec
+    revision: str | None = Field(None, pattern=r"^[0-9a-f]{40}$")
     fields: dict[str, str] | None = None  # overrides the spec-level field expressions
 
 

@@ -42,5 +42,5 @@ def follow_strict(instruction_ids: Sequence[str], kwargs: Sequence[dict[str, Any
 
 def follow_loose(instruction_ids: Sequence[str], kwargs: Sequence[dict[str, Any]], response: str) -> list[bool]:
     """Per instruction: does any of the eight loose variants of the response follow it?"""
-    variants = loose_variants(response)
+    variants = list(dict.fromkeys(loose_variants(response)))  # without '*' or line breaks several coincide
     return [any(is_followed(i, text, k) for text in variants) for i, k in zip(instruction_ids, kwargs)]

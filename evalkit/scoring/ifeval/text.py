@@ -74,6 +74,7 @@ def _language_factory() -> Any:
     return factory
 
 
+@functools.lru_cache(maxsize=4096)  # seeded, so the same text always gets the same answer; strict and loose ask twice
 def detect_language(text: str) -> str | None:
     """The ISO 639-1 code langdetect picks (seeded), or None when it cannot decide (e.g. no letters)."""
     from langdetect.lang_detect_exception import LangDetectException
