@@ -20,7 +20,7 @@ import subprocess
 from pathlib import Path
 
 from evalkit.judging.bias import length_section
-from evalkit.judging.records import read_judgments
+from evalkit.judging.inputs import read_judgment_files
 
 PEER_SCRIPT = r"""
 import json, sys, tempfile
@@ -69,7 +69,7 @@ def main() -> None:
         path = results / "weighted_alpaca_eval_gpt4_turbo" / "annotations.json"
         if not path.is_file() or results.name == "gpt4_1106_preview":
             continue
-        rows = read_judgments(path)
+        rows = read_judgment_files(path)
         ours = length_section(rows, n_resamples=0)
         peer = json.loads(subprocess.run([args.peer, "-c", PEER_SCRIPT, str(path)], capture_output=True, text=True,
                                          check=True).stdout.strip().splitlines()[-1])

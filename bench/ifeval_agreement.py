@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from evalkit.scoring.ifeval import checked_kwargs, follow_loose, follow_strict
@@ -23,10 +24,21 @@ from evalkit.scoring.ifeval import checked_kwargs, follow_loose, follow_strict
 REPO = Path(__file__).resolve().parents[1]
 
 
-def compare(results_path: Path, rows: dict[str, dict], loose: bool) -> dict[str, object]:
+@dataclass
+class Agreement:
+    prompts: int = 0
+    prompts_agree: int = 0
+    instructions: int = 0
+    instructions_agree: int = 0
+    unmatched_prompts: list[str] = field(default_factory=list)
+    differences: list[dict] = field(default_factory=list)
+
+
+def compare(results_path: Path, rows: dict[str, dict], loose: bool) -> Agreement:
     score = follow_loose if loose else follow_strict
     prompts = agree = instructions = inst_agree = 0
-    unmatched, differences = [], []
+    unmatched: list[str] = []
+    differences: list[dict] = []
     for line in open(results_path, encoding="utf-8"):
         official = json.loads(line)
         row = rows.get(official["prompt"])
@@ -42,8 +54,7 @@ def compare(results_path: Path, rows: dict[str, dict], loose: bool) -> dict[str,
         if ours != official["follow_instruction_list"]:
             differences.append({"key": row["key"], "instructions": ids, "evalkit": ours,
                                 "official": official["follow_instruction_list"]})
-    return {"prompts": prompts, "prompts_agree": agree, "instructions": instructions,
-            "instructions_agree": inst_agree, "unmatched_prompts": unmatched, "differences": differences}
+    return Agreement(prompts, agree, instructions, inst_agree, unmatched, differences)
 
 
 def main() -> None:
@@ -57,10 +68,10 @@ def main() -> None:
         if path is None:
             continue
         report = compare(path, rows, loose=name == "loose")
-        print(f"{name}: prompts {report['prompts_agree']}/{report['prompts']} agree, instructions "
-              f"{report['instructions_agree']}/{report['instructions']}; {len(report['unmatched_prompts'])} "
+        print(f"{name}: prompts {report.prompts_agree}/{report.prompts} agree, instructions "
+              f"{report.instructions_agree}/{report.instructions}; {len(report.unmatched_prompts)} "
               f"lines with a prompt not in the input data")
-        for difference in report["differences"]:  # type: ignore[attr-defined]
+        for difference in report.differences:
             print("  differs:", json.dumps(difference))
 
 

@@ -25,6 +25,7 @@ class BackendOptions:
     dtype: str = "auto"
     device: str = "auto"
     batch_size: int = 16
+    batch_timeout: float | None = 600.0  # local models: wall-clock seconds one generation batch may take
     chat_template: bool | None = None  # None: use the tokenizer's template when it has one
     temperature: float | None = None
     top_p: float | None = None
@@ -93,6 +94,8 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
+            raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
 

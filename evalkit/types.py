@@ -58,6 +58,8 @@ class GenerateRequest:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     replica: int = 0  # distinguishes repeated samples (pass@k) in the cache key
+    tools: str | None = None  # the OpenAI ``tools`` list as canonical JSON (a string keeps requests hashable)
+    tool_choice: str | None = None  # "auto" | "required" | "none"; None: the server's default
     kind: Literal["generate"] = "generate"
     ref: RequestRef | None = field(default=None, compare=False, hash=False)  # who asked; not in the key
 
@@ -97,10 +99,19 @@ class Usage:
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    """One function call a model made: its name and its arguments as the JSON text the API returned."""
+
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
 class GenerateResult:
     text: str
     finish_reason: str | None = None
     usage: Usage = Usage()
+    tool_calls: tuple[ToolCall, ...] = ()
     kind: Literal["generate"] = "generate"
 
 
@@ -120,11 +131,18 @@ def request_payload(request: Request) -> dict[str, Any]:
     """The request as plain JSON-able data (the part that determines the answer).
 
     Fields are flat values and tuples of strings, so ``vars`` gives what ``asdict`` would, ten times faster.
-    ``ref`` (who asked) is left out: it does not change the answer.
+    Fields added after the first release are left out while unset, so cache keys made before them still hit;
+    ``ref`` (who asked) is left out always: it does not change the answer.
     """
     payload = dict(vars(request))
     del payload["ref"]
+    for name in _LATER_FIELDS:
+        if payload.get(name, 0) is None:
+            del payload[name]
     return payload
+
+
+_LATER_FIELDS = ("tools", "tool_choice")
 
 
 def request_key(backend_identity: str, request: Request, by_sample: bool = False) -> str:
@@ -149,7 +167,8 @@ def result_from_json(text: str) -> Result:
     usage = Usage(**data.pop("usage", {}))
     if data.get("kind") == "loglikelihood":
         return LoglikelihoodResult(usage=usage, **data)
-    return GenerateResult(usage=usage, **data)
+    calls = tuple(ToolCall(**call) for call in data.pop("tool_calls", ()))
+    return GenerateResult(usage=usage, tool_calls=calls, **data)
 
 
 @dataclass(frozen=True)
@@ -194,12 +213,15 @@ class JudgmentRow:
     score: float | None = None
     len_a: int | None = None
     len_b: int | None = None
+    md_a: dict[str, int] | None = None  # markdown counts {headers, bold, lists} of each response (style control)
+    md_b: dict[str, int] | None = None
     gold: str | None = None
     probe: str | None = None
     category: str | None = None
     retried: bool = False
     problem: str | None = None
     template: str | None = None
+    source: str | None = None  # where the pair came from (JudgeBench)
 
     def as_dict(self) -> dict[str, Any]:
         """The judgments.jsonl row."""

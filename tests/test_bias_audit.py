@@ -108,8 +108,8 @@ def test_bad_bias_input_exits_2(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"benchmark": "b", "id": "1", "judge": "j"}) + "\n")
     proc = run_cli("bias", "--judgments", str(bad))
-    assert proc.returncode == 2 and "row 1: missing" in proc.stderr
+    assert proc.returncode == 2 and f"{bad}:1: kind: Field required" in proc.stderr
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(json.dumps({"prompt": "p", "response_a": "a"}) + "\n")
     proc = run_cli("bias", "--pairs", str(pairs), "--judge", "openai:j", "--out", str(tmp_path / "o"))
-    assert proc.returncode == 2 and "needs a prompt and two responses" in proc.stderr
+    assert proc.returncode == 2 and f"{pairs}:1: response_b: Field required" in proc.stderr

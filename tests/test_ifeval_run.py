@@ -135,3 +135,41 @@ def test_malformed_row_stops_before_any_model_call(tmp_path: Path) -> None:
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert "ifeval-7" in lines[0] and "relation" in lines[0] and "'less than' or 'at least'" in lines[0]
+
+
+def test_over_http_the_prompt_is_sent_as_written(data_dir: Path, tmp_path: Path, fake_server) -> None:
+    """Through the OpenAI protocol (the project's fake server on 127.0.0.1): each IFEval prompt goes out as
+    one user turn, unchanged, and the reply is scored like a predictions file."""
+    rows = _rows(data_dir)[:40]
+    assert not {r["key"] for r in rows} & set(CONTRADICTORY)
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"match": r["prompt"], "output": satisfying_response(r)}) + "\n"
+                               for r in rows), encoding="utf-8")
+    server = fake_server("--answers", str(answers))
+    out = tmp_path / "run"
+    proc = run_cli("run", "--model", "openai:fake", "--base-url", server.base_url, "--benchmark", "ifeval",
+                   "--data-dir", str(data_dir), "--limit", "40", "--out", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "results.json").read_text())["benchmarks"]["ifeval"]["metrics"]
+    assert metrics["prompt_level_strict"]["value"] == 1.0 and metrics["inst_level_loose"]["value"] == 1.0
+    samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
+    assert [s["input"] for s in samples] == [f"[user]\n{r['prompt']}" for r in rows]
+
+
+def test_hub_rows_give_the_same_instructions(data_dir: Path) -> None:
+    """google/IFEval on the hub stores kwargs in one schema: every parameter name in every mapping, null
+    when the instruction does not use it. Rows rebuilt that way give the same validated instructions."""
+    from evalkit.data.fields import rows_to_samples
+    from evalkit.data.loading import load_local
+    from evalkit.kinds.instruction_following import instructions_of
+    from evalkit.specs.registry import get_spec
+
+    spec = get_spec("ifeval")
+    local_rows = load_local(spec.sources.local, data_dir)
+    names = sorted({k for r in local_rows for kwargs in r["kwargs"] for k in kwargs})
+    hub_rows = [dict(r, kwargs=[{n: kwargs.get(n) for n in names} for kwargs in r["kwargs"]],
+                     _file="train", _index=i) for i, r in enumerate(local_rows)]
+    local = rows_to_samples([dict(r) for r in local_rows], spec.fields, "ifeval")
+    hub = rows_to_samples(hub_rows, spec.sources.hub.fields or spec.fields, "ifeval")
+    assert len(names) > 20 and [s.id for s in local] == [s.id for s in hub]
+    assert [instructions_of(s) for s in local] == [instructions_of(s) for s in hub]

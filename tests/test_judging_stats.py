@@ -13,7 +13,7 @@ import pytest
 from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreement
 from evalkit.judging.bias import length_section
 from evalkit.judging.glm import fit_length_glm
-from evalkit.judging.records import read_judgments
+from evalkit.judging.inputs import read_judgment_files
 
 PEER = Path("/tmp/peers/alpacaeval/bin/python")
 BENCH = Path(__file__).resolve().parents[1] / "bench"
@@ -67,7 +67,7 @@ def test_raw_win_rate_equals_alpaca_eval_leaderboard(data_dir):
     paths = _annotations(data_dir)
     assert len(paths) == 3
     for path in paths:
-        raw = length_section(read_judgments(path), n_resamples=0)["raw_win_rate"]
+        raw = length_section(read_judgment_files(path), n_resamples=0)["raw_win_rate"]
         assert raw["n"] == 805
         assert abs(raw["value"] * 100 - float(board[path.parts[-3]]["win_rate"])) < 1e-9
 
@@ -82,7 +82,7 @@ def test_lc_win_rate_matches_alpaca_eval_package(data_dir):
     path = _annotations(data_dir)[0]  # alpaca-7b
     peer = json.loads(subprocess.run([str(PEER), "-c", PEER_SCRIPT, str(path)], capture_output=True, text=True,
                                      check=True, timeout=300).stdout.strip().splitlines()[-1])
-    ours = length_section(read_judgments(path), n_resamples=0)["lc_win_rate"]["value"] * 100
+    ours = length_section(read_judgment_files(path), n_resamples=0)["lc_win_rate"]["value"] * 100
     # the package at a tight solver tolerance: the same optimum; at its default (1e-4) liblinear stops early
     assert ours == pytest.approx(peer["lc_tight"], abs=1e-3)
     assert ours == pytest.approx(peer["lc"], abs=0.1)

@@ -244,14 +244,14 @@ def test_real_alpaca_eval_judgments_and_bias_audit(tmp_path, data_dir):
     module's reader and audit, shown by the report: a star design, so each model's Bradley–Terry
     odds against the reference must equal its share of wins (ties half), up to the weak prior."""
     from evalkit.judging.bias import audit
-    from evalkit.judging.records import read_judgments
+    from evalkit.judging.inputs import read_judgment_files
 
     judgments = []
     for model in ("claude-2.1", "alpaca-7b"):
-        judgments += read_judgments(data_dir / "alpaca_eval" / "results" / model / "weighted_alpaca_eval_gpt4_turbo"
+        judgments += read_judgment_files(data_dir / "alpaca_eval" / "results" / model / "weighted_alpaca_eval_gpt4_turbo"
                                     / "annotations.json")
     bias = audit(judgments, n_resamples=50, lc_resamples=20)
-    rows = [j.as_dict() for j in judgments]  # as judgments.jsonl holds them
+    rows = judgments  # dicts, as judgments.jsonl holds them
     run = write_run(tmp_path / "judged", "gpt4_1106_preview", [], {}, {"judge_bias": bias}, rows)
     out = tmp_path / "index.html"
     build_report([run], out, n_bootstrap=50)

@@ -45,8 +45,10 @@ class Backend(Protocol):
         """Answer one request (API backends)."""
         ...
 
-    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
-        """Answer many requests, yielding (index, result) as batches finish (local backends)."""
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]:
+        """Answer many requests, yielding (index, result) as batches finish (local backends); a request
+        that cannot be answered (too long, untokenisable, over the batch time limit) yields its
+        ``RequestError`` instead, and the executor errors that sample only."""
         ...
 
     def describe(self) -> dict[str, object]:

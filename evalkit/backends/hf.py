@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from evalkit.backends.base import RequestError
 from evalkit.backends.hf_model import LoadedModel, load_model
 from evalkit.errors import BackendError
 from evalkit.types import (
@@ -56,6 +58,7 @@ class HFBackend:
     def __init__(self, name: str, options: Any) -> None:
         self.name = f"hf:{name}"
         self.batch_size = max(1, int(options.batch_size))
+        self.batch_timeout: float | None = options.batch_timeout  # wall-clock seconds one generation batch may take
         source = str(embedded_gguf()) if name == "embedded" else name
         self.loaded: LoadedModel = load_model(source, options.dtype, options.device)
         self.use_chat_template = _decide_chat_template(options.chat_template, self.loaded)
@@ -72,6 +75,8 @@ class HFBackend:
 
     async def call(self, request: Request) -> Result:
         for _, result in self.call_batch([request]):
+            if isinstance(result, RequestError):
+                raise result
             return result
         raise RuntimeError("no result")  # pragma: no cover
 
@@ -79,7 +84,7 @@ class HFBackend:
         self.loaded.release()
 
     # --- dispatch -----------------------------------------------------------------------------
-    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]:
         loglik = [(i, r) for i, r in enumerate(requests) if isinstance(r, LoglikelihoodRequest)]
         generate = [(i, r) for i, r in enumerate(requests) if isinstance(r, GenerateRequest)]
         if loglik:
@@ -101,13 +106,18 @@ class HFBackend:
         context_ids = encode(context)
         return context_ids, whole[len(context_ids):]
 
-    def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]) -> Iterator[tuple[int, Result]]:
+    def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]
+                        ) -> Iterator[tuple[int, Result | RequestError]]:
         """Continuations that share a context are scored together, the context run once."""
         limit = self.loaded.max_length
         groups: dict[tuple[int, ...], list[tuple[int, list[int]]]] = {}
         too_long = []
         for index, request in items:
-            context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
+            try:
+                context_ids, continuation_ids = self.encode_pair(request.context, request.continuation)
+            except Exception as exc:  # noqa: BLE001 - a tokenizer error errors this item, not the batch
+                yield index, RequestError(f"cannot tokenize the request: {type(exc).__name__}: {exc}")
+                continue
             if not continuation_ids:
                 yield index, LoglikelihoodResult(logprob=0.0, is_greedy=True, n_tokens=0)
             elif len(context_ids) + len(continuation_ids) > limit + 1:
@@ -155,13 +165,20 @@ class HFBackend:
             return self.loaded.apply_chat_template(messages)
         return "\n\n".join(m["content"] for m in messages)
 
-    def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result]]:
+    def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result | RequestError]]:
         prepared = []
+        limit = self.loaded.max_length
         for index, request in items:
-            text = self.render(request)
-            ids = self.loaded.encode(text)  # the tokenizer's defaults, unless the text starts with BOS
-            room = max(1, self.loaded.max_length - request.max_tokens)
-            ids = ids[-room:]  # keep the end of an over-long prompt, as lm-evaluation-harness does
+            if request.max_tokens >= limit:
+                yield index, RequestError(f"max_tokens {request.max_tokens} leaves no room for the prompt in the "
+                                          f"model's {limit}-token context")
+                continue
+            try:
+                ids = self.loaded.encode(self.render(request))  # the tokenizer's defaults, unless the text starts with BOS
+            except Exception as exc:  # noqa: BLE001 - a template or tokenizer error errors this item only
+                yield index, RequestError(f"cannot tokenize the prompt: {type(exc).__name__}: {exc}")
+                continue
+            ids = ids[-(limit - request.max_tokens):]  # keep the end of an over-long prompt, as lm-evaluation-harness does
             prepared.append((index, request, ids))
         groups: dict[tuple[Any, ...], list[tuple[int, GenerateRequest, list[int]]]] = {}
         for item in prepared:
@@ -172,11 +189,17 @@ class HFBackend:
             group.sort(key=lambda item: (-len(item[2]), item[0]))
             for start in range(0, len(group), self.batch_size):
                 batch = group[start:start + self.batch_size]
+                started = time.monotonic()
                 outputs = self.loaded.generate(
                     [ids for _, _, ids in batch], max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    seeds=[_row_seed(request) for _, request, _ in batch], stop=stop)
+                    seeds=[_row_seed(request) for _, request, _ in batch], stop=stop, max_time=self.batch_timeout)
+                overran = self.batch_timeout is not None and time.monotonic() - started >= self.batch_timeout
                 for (index, _, ids), (new_ids, hit_eos) in zip(batch, outputs):
                     text, stopped = _cut_at_stop(self.loaded.decode(new_ids), stop)
+                    if overran and not (hit_eos or stopped) and len(new_ids) < max_tokens:  # cut short, not done
+                        yield index, RequestError(f"the batch ran past its {self.batch_timeout:g}s limit "
+                                                  "(--batch-timeout) before this answer finished")
+                        continue
                     finish = "stop" if stopped or hit_eos else "length"
                     yield index, GenerateResult(text=text, finish_reason=finish,
                                                 usage=Usage(prompt_tokens=len(ids), completion_tokens=len(new_ids)))

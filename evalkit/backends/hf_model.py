@@ -154,13 +154,15 @@ class LoadedModel:
         return results
 
     def generate(self, prompts: list[list[int]], max_tokens: int, temperature: float, top_p: float,
-                 seeds: list[int | None], stop: tuple[str, ...] = ()) -> list[tuple[list[int], bool]]:
-        """New tokens per row (up to the first end-of-sequence) and whether it ended there."""
+                 seeds: list[int | None], stop: tuple[str, ...] = (),
+                 max_time: float | None = None) -> list[tuple[list[int], bool]]:
+        """New tokens per row (up to the first end-of-sequence) and whether it ended there; ``max_time``
+        stops the whole batch after that many seconds (the caller errors the rows it cut short)."""
         import torch
         from transformers import GenerationConfig, LogitsProcessorList, StoppingCriteriaList
 
         ids, mask, positions = self._left_pad(prompts)
-        config = GenerationConfig(max_new_tokens=max_tokens, do_sample=False, num_beams=1,
+        config = GenerationConfig(max_new_tokens=max_tokens, do_sample=False, num_beams=1, max_time=max_time,
                                   pad_token_id=self.pad_id, eos_token_id=self.eos_id)
         processors = LogitsProcessorList()
         if temperature > 0:

@@ -20,6 +20,7 @@ from evalkit.types import (
     LoglikelihoodResult,
     Request,
     Result,
+    ToolCall,
     Usage,
 )
 
@@ -115,6 +116,11 @@ class OpenAIBackend:
             params["stop"] = list(request.stop)[:4]
         if request.seed is not None:
             params["seed"] = request.seed
+        if request.tools is not None:
+            params["tools"] = json.loads(request.tools)
+            if request.tool_choice is not None:
+                params["tool_choice"] = request.tool_choice
+        calls: tuple[ToolCall, ...] = ()
         if request.prompt is not None and self.use_completions:
             body = await self._post("/completions", {"prompt": request.prompt, **params})
             choice = body["choices"][0]
@@ -122,10 +128,14 @@ class OpenAIBackend:
         else:
             body = await self._post("/chat/completions", {"messages": request.chat_messages(), **params})
             choice = body["choices"][0]
-            text = choice["message"]["content"]
+            text = choice["message"].get("content")
+            calls = _tool_calls(choice["message"])
+            if text is None and calls:
+                text = ""  # a reply that only calls tools has no content
         if not isinstance(text, str):
             raise ValueError("response has no text")
-        return GenerateResult(text=text, finish_reason=choice.get("finish_reason"), usage=_usage(body))
+        return GenerateResult(text=text, finish_reason=choice.get("finish_reason"), usage=_usage(body),
+                              tool_calls=calls)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST through the SDK client (its auth, transport, timeouts and error types) but skip its
@@ -155,6 +165,19 @@ class OpenAIBackend:
         total, greedy, count = continuation_logprob(tokens, values, offsets, logprobs.get("top_logprobs"),
                                                     len(request.context), len(text))
         return LoglikelihoodResult(logprob=total, is_greedy=greedy, n_tokens=count, usage=_usage(body))
+
+
+def _tool_calls(message: dict[str, Any]) -> tuple[ToolCall, ...]:
+    """The message's ``tool_calls`` (function calls only), arguments kept as the JSON text the server sent."""
+    calls = []
+    for call in message.get("tool_calls") or ():
+        function = call["function"]
+        arguments = function.get("arguments")
+        if not isinstance(function["name"], str):
+            raise ValueError("a tool call has no function name")
+        calls.append(ToolCall(name=function["name"], arguments=arguments if isinstance(arguments, str)
+                              else json.dumps(arguments or {})))
+    return tuple(calls)
 
 
 def _usage(body: dict[str, Any]) -> Usage:

@@ -6,6 +6,7 @@ one, so one file can cover several benchmarks whose ids collide):
     {"id": "gsm8k-0", "output": "... #### 18"}                       generate mode
     {"id": "mmlu-abstract_algebra_test-3", "choice_logliks": [-4.1, -0.3, -2.2, -5.0]}   log-likelihood mode
     {"benchmark": "gsm8k", "id": "gsm8k-0", "output": "..."}          disambiguated
+    {"id": "simple_python_0", "tool_calls": [{"name": "f", "arguments": "{\"a\": 1}"}]}   tool calls
 
 JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
 ``choice_logliks`` as a JSON list) are accepted. Other fields are ignored, so a previous run's
@@ -34,7 +35,15 @@ from evalkit.config import BackendOptions
 from evalkit.data.loading import load_local
 from evalkit.errors import BackendError, ConfigError, DataError
 from evalkit.specs.benchmark import LocalSource
-from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request, RequestRef, Result
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodResult,
+    Request,
+    RequestRef,
+    Result,
+    ToolCall,
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,7 @@ class Prediction:
     output: tuple[str, ...] | None
     choice_logliks: tuple[float, ...] | None
     where: str  # "FILE:LINE", for error messages
+    tool_calls: tuple[ToolCall, ...] | None = None
 
 
 def _parse_logliks(value: Any, where: str) -> tuple[float, ...] | None:
@@ -75,6 +85,25 @@ def _parse_output(value: Any, where: str) -> tuple[str, ...] | None:
     raise DataError(f"{where}: output must be a string or a list of strings")
 
 
+def _parse_tool_calls(value: Any, where: str) -> tuple[ToolCall, ...] | None:
+    """``[{"name", "arguments"}]``; arguments a JSON string (as the OpenAI API returns it) or an object."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DataError(f"{where}: tool_calls must be a list of {{\"name\", \"arguments\"}}")
+    calls = []
+    for number, call in enumerate(value):
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not call["name"]:
+            raise DataError(f"{where}: tool_calls[{number}] needs a \"name\" string")
+        arguments = call.get("arguments", {})
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        if not isinstance(arguments, str):
+            raise DataError(f"{where}: tool_calls[{number}].arguments must be a JSON string or an object")
+        calls.append(ToolCall(name=call["name"], arguments=arguments))
+    return tuple(calls)
+
+
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, row) for each record of a .csv, .json (a list) or JSONL file, via the data loader."""
     suffix = path.suffix.lower()
@@ -92,8 +121,9 @@ def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
         if row.get("id") in (None, ""):
             raise DataError(f"{where}: a prediction needs an \"id\" (the sample id, as in samples.jsonl)")
         prediction = Prediction(_parse_output(row.get("output"), where),
-                                _parse_logliks(row.get("choice_logliks"), where), where)
-        if prediction.output is None and prediction.choice_logliks is None:
+                                _parse_logliks(row.get("choice_logliks"), where), where,
+                                _parse_tool_calls(row.get("tool_calls"), where))
+        if prediction.output is None and prediction.choice_logliks is None and prediction.tool_calls is None:
             continue
         key = (row.get("benchmark") or None, str(row["id"]))
         if key in table:
@@ -158,13 +188,17 @@ class PredictionsBackend:
 
     def _generated(self, prediction: Prediction, ref: RequestRef) -> Result:
         outputs = prediction.output
+        if outputs is None and prediction.tool_calls is not None:
+            outputs = ("",)
         if outputs is None:
             raise DataError(f"{prediction.where}: {ref.benchmark} sample {ref.sample_id!r} is scored from generated "
                             "text but the prediction has no output (pass --mode loglikelihood for choice_logliks)")
         if len(outputs) != 1 and len(outputs) != ref.of:
             raise DataError(f"{prediction.where}: {len(outputs)} outputs for {ref.benchmark} sample "
                             f"{ref.sample_id!r}, which needs {ref.of}")
-        return GenerateResult(text=outputs[0] if len(outputs) == 1 else outputs[ref.index], finish_reason="stop")
+        calls = prediction.tool_calls or ()
+        return GenerateResult(text=outputs[0] if len(outputs) == 1 else outputs[ref.index],
+                              finish_reason="tool_calls" if calls else "stop", tool_calls=calls)
 
     async def call(self, request: Request) -> Result:
         return self.answer(request)

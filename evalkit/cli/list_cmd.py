@@ -33,7 +33,7 @@ def benchmark_rows(category: str | None = None) -> list[dict[str, Any]]:
 
 
 def list_command(
-    category: Annotated[str | None, typer.Option(help="Only this category: knowledge, reasoning, coding, safety, instruction-following, general.")] = None,
+    category: Annotated[str | None, typer.Option(help="Only this category: knowledge, reasoning, coding, safety, instruction-following, tool_use, general.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object per benchmark) instead of a table.")] = False,
 ) -> None:
     """List available benchmarks: category, size, kind, modes, few-shot count, data source."""

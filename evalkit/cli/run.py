@@ -30,6 +30,7 @@ def run_command(
     dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
+    batch_timeout: Annotated[float, typer.Option(help="hf models: wall-clock seconds one generation batch may take; the answers it cuts short are errored samples.")] = 600.0,
     chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
@@ -60,6 +61,7 @@ def run_command(
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
+                               batch_timeout=batch_timeout,
                                chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed),
     )
     summary = run(config)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evalkit.backends.base import Backend, RequestError, RetryableError
+from evalkit.errors import EvalkitError
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
 from evalkit.types import Outcome, Request, Result, request_key
@@ -166,13 +167,43 @@ class Executor:
     def _run_batched(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
     ) -> None:
+        """Local batches: an item the backend rejects (``RequestError``) errors that sample; an exception
+        that breaks a whole batch is isolated by re-asking the unanswered items in halves, so only the item
+        that raises is errored and the rest still run batched. An ``EvalkitError`` (nothing can work: no backend, a file that lacks ids) stops."""
         if not work:
             return
-        requests = [r for _, r in work]
         if not self.backend.is_lookup:  # looking an answer up calls no model
-            self.stats.model_calls += len(requests)
-        for index, result in self.backend.call_batch(requests):
-            key = work[index][0]
-            self._persist(key, result)
-            outcomes[key] = Outcome(result=result)
-            progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
+            self.stats.model_calls += len(work)
+        self._answer_isolated(work, outcomes, progress)
+
+    def _answer_isolated(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        answered: set[int] = set()
+        try:
+            for index, result in self.backend.call_batch([r for _, r in work]):
+                answered.add(index)
+                self._record_batched(work[index][0], result, outcomes, progress)
+        except EvalkitError:  # the run cannot go on (backend gone, a predictions file that lacks ids)
+            raise
+        except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
+            rest = [item for i, item in enumerate(work) if i not in answered]
+            if len(work) == 1:
+                self._record_batched(work[0][0], RequestError(f"{type(exc).__name__}: {exc}"), outcomes, progress)
+            elif answered:  # progress was made: the rest as one batch again
+                self._answer_isolated(rest, outcomes, progress)
+            else:  # nothing came back: halve until the item that raises stands alone
+                half = len(rest) // 2
+                self._answer_isolated(rest[:half], outcomes, progress)
+                self._answer_isolated(rest[half:], outcomes, progress)
+
+    def _record_batched(self, key: str, result: Result | RequestError, outcomes: dict[str, Outcome],
+                        progress: ProgressHook) -> None:
+        if isinstance(result, RequestError):
+            self.stats.errors += 1
+            outcomes[key] = Outcome(result=None, error=f"request rejected: {result}")
+            progress(1, 0, 1)
+            return
+        self._persist(key, result)
+        outcomes[key] = Outcome(result=result)
+        progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)

@@ -184,6 +184,7 @@ _KINDS: dict[str, str] = {
     "reference": "evalkit.kinds.reference:ReferenceKind",
     "judged": "evalkit.kinds.judged:JudgedKind",
     "instruction_following": "evalkit.kinds.instruction_following:InstructionFollowingKind",
+    "tool_call": "evalkit.kinds.tool_call:ToolCallKind",
 }
 
 

@@ -42,6 +42,7 @@ from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreeme
 from evalkit.judging.bias import figure, pair_score
 from evalkit.judging.parse import parse_verdict
 from evalkit.judging.records import PairItem, score_of, winner_of
+from evalkit.judging.style import markdown_counts
 from evalkit.judging.templates import JudgeTemplate, load_template
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
@@ -261,7 +262,7 @@ class JudgedKind(KindBase):
             for turn, item in enumerate(items, 1):
                 rows = [self._row(judge, item, c, a) for c, a in zip(calls, judge_answers) if c.turn == turn]
                 judged.extend(rows)
-                per_turn.setdefault(turn, {})[judge] = pair_score({r.order: r for r in rows}, self.policy)
+                per_turn.setdefault(turn, {})[judge] = pair_score({r.order: r.as_dict() for r in rows}, self.policy)
         juried = {turn: self._jury(list(by_judge.values())) for turn, by_judge in per_turn.items()}
         per_judge = {j: _mean([per_turn[t].get(j) for t in per_turn]) for j in per_turn.get(1, {})}
         scores = dict(s.scores)
@@ -286,7 +287,8 @@ class JudgedKind(KindBase):
             model_a=item.model_a, model_b=None if pointwise else item.model_b,
             order="ab" if call.order == "ab" else "ba", verdict=verdict, winner=winner, valid=verdict is not None,
             rationale=parsed.rationale if parsed else None, score=score, len_a=len(item.response_a),
-            len_b=None if pointwise else len(item.response_b), gold=item.gold,
+            len_b=None if pointwise else len(item.response_b), md_a=markdown_counts(item.response_a),
+            md_b=None if pointwise else markdown_counts(item.response_b), gold=item.gold,
             probe=self.options.probe or None, category=item.category, retried=answer.retried,
             problem=(parsed.problem if parsed else f"judge call failed: {outcome.error}"), template=call.template.name,
         )

@@ -14,7 +14,7 @@ from evalkit.errors import ConfigError
 from evalkit.specs.strict import validate
 from evalkit.specs.yaml_strict import load_yaml
 
-Category = Literal["knowledge", "reasoning", "coding", "safety", "instruction-following", "general"]
+Category = Literal["knowledge", "reasoning", "coding", "safety", "instruction-following", "tool_use", "general"]
 
 
 class _Strict(BaseModel):

@@ -7,7 +7,7 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
 It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
 prove that a re-run made zero model calls. What the "model" says comes from a responder:
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
-picked by the request's seed) or ``--responder
+picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
 """
 
@@ -27,7 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
-Responder = Callable[[dict[str, Any]], str]
+Reply = str | dict[str, Any]  # text, or {"content": text | None, "tool_calls": [{"name", "arguments"}]}
+Responder = Callable[[dict[str, Any]], Reply]
 FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
 
 
@@ -35,10 +36,12 @@ def answers_responder(path: str, default: str) -> Responder:
     """Reply with the output of the first entry whose ``match`` occurs in the last message."""
     entries = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
 
-    def respond(body: dict[str, Any]) -> str:
+    def respond(body: dict[str, Any]) -> Reply:
         text = _last_text(body)
         for entry in entries:
             if entry["match"] in text:
+                if "tool_calls" in entry:
+                    return {"content": entry.get("output"), "tool_calls": entry["tool_calls"]}
                 outputs = entry.get("outputs")
                 if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
                     return str(outputs[int(body.get("seed") or 0) % len(outputs)])
@@ -122,14 +125,15 @@ class FakeOpenAI:
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
-        text = self.responder(body)
+        message, finish = chat_message(self.responder(body))
+        text = message["content"] or ""
         self.stats["completed"] += 1
         self.log.append(body)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         return web.json_response({
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+            "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
                       "total_tokens": prompt_tokens + len(text.split())},
         })
@@ -152,6 +156,21 @@ class FakeOpenAI:
             "model": body.get("model", "fake"), "choices": [choice],
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 1, "total_tokens": len(prompt.split()) + 1},
         })
+
+
+def chat_message(reply: Reply) -> tuple[dict[str, Any], str]:
+    """A responder's reply as an assistant message and its finish reason; scripted tool calls get the
+    OpenAI shape (ids, ``type: function``, arguments as a JSON string unless the script gives a string)."""
+    if isinstance(reply, str):
+        return {"role": "assistant", "content": reply}, "stop"
+    calls = [{"id": f"call_{i}", "type": "function",
+              "function": {"name": call["name"], "arguments": call["arguments"] if isinstance(call["arguments"], str)
+                           else json.dumps(call["arguments"])}}
+             for i, call in enumerate(reply.get("tool_calls") or [])]
+    message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+    if calls:
+        message["tool_calls"] = calls
+    return message, "tool_calls" if calls else "stop"
 
 
 def _word_logprobs(text: str) -> dict[str, Any]:
