@@ -21,7 +21,7 @@ from evalkit.execution.executor import Executor, RetryPolicy
 from evalkit.execution.progress import Progress
 from evalkit.execution.store import ResponseStore
 from evalkit.judging.live import padding_items
-from evalkit.judging.outputs import write_judge_outputs
+from evalkit.judging.outputs import failed_judges, write_judge_outputs
 from evalkit.judging.records import PairItem
 from evalkit.kinds.base import Kind
 from evalkit.paths import cache_dir
@@ -52,6 +52,7 @@ class RunSummary:
     n_errors: int
     exceeded_error_rate: bool
     judgments: list[JudgmentRow] = field(default_factory=list)
+    judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
 
 
 def _versions() -> dict[str, str | None]:
@@ -105,6 +106,8 @@ def _apply_overrides(request: Request, config: RunConfig) -> Request:
         changes["temperature"] = options.temperature
     if options.top_p is not None:
         changes["top_p"] = options.top_p
+    if options.max_tokens is not None:
+        changes["max_tokens"] = options.max_tokens
     temperature = changes.get("temperature", request.temperature)
     if temperature > 0 and request.seed is None:
         changes["seed"] = config.seed + request.replica
@@ -176,14 +179,16 @@ class Runner:
             total += entry["n"]
             errors += entry["n_errors"]
         self.rundir.write_samples(rows)
+        failures: list[str] = []
         if judged:  # <run>/judgments.jsonl and results.json "judge_bias"
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
+            failures = failed_judges([row.as_dict() for row in judged])
         self.rundir.write_json(self.rundir.results_path, results)
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded, judged)
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures))
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
@@ -313,7 +318,8 @@ class Runner:
     def _row(benchmark: str, item: Scored) -> dict[str, Any]:
         return {
             "benchmark": benchmark, "id": item.sample.id, "input": item.prompt, "output": item.output,
-            "target": item.sample.target, "scores": item.scores, "extracted": item.extracted,
+            "target": item.sample.target, "choices": list(item.sample.choices) if item.sample.choices else None,
+            "scores": item.scores, "extracted": item.extracted,
             "error": item.error, "metadata": item.sample.metadata, **item.extra,
         }
 

@@ -9,6 +9,11 @@ import sys
 from pathlib import Path
 
 
+def peer_python(name: str) -> Path:
+    """The python of a reference package's side venv (``.ci/run`` makes them under ``$EVALKIT_PEERS``)."""
+    return Path(os.environ.get("EVALKIT_PEERS", "/tmp/peers")) / name / "bin" / "python"
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """Run ``python -m evalkit ARGS`` as a user would; returns the completed process."""
     full_env = {**os.environ, **(env or {})}

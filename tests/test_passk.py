@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
+from helpers import peer_python
 
 from evalkit.scoring.passk import ks_for, pass_at_k
 
-PEER_PYTHON = Path(os.environ.get("EVALKIT_HUMANEVAL_PYTHON", "/tmp/peers/humaneval/bin/python"))
+PEER_PYTHON = peer_python("humaneval")
 CASES = [(n, c, k) for n in (1, 2, 5, 10, 20, 37, 100, 200) for c in sorted({0, 1, n // 3, n // 2, n - 1, n})
          for k in (1, 2, 10, 100) if 0 <= c <= n and k <= n]
 

@@ -66,3 +66,7 @@ def judge_command(
     if summary.exceeded_error_rate:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)
         raise typer.Exit(1)
+    for reason in summary.judge_failures:  # a judge that answered nothing measured nothing: a failed run
+        typer.echo(reason, err=True)
+    if summary.judge_failures:
+        raise typer.Exit(1)

@@ -27,6 +27,9 @@ def run_command(
     base_url: Annotated[str | None, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Override the benchmark's sampling temperature.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Override top-p.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Override the benchmark's token limit per reply (reasoning models need room to think).")] = None,
+    reasoning_effort: Annotated[str | None, typer.Option(help="Sent as reasoning_effort to OpenAI-compatible reasoning models: none, minimal, low, medium, high.")] = None,
+    max_completion_tokens: Annotated[bool, typer.Option("--max-completion-tokens", help="Send the token limit as max_completion_tokens instead of max_tokens (OpenAI o-series and gpt-5 reject max_tokens).")] = False,
     dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
@@ -43,6 +46,7 @@ def run_command(
     judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
     judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
     from evalkit.cli.output import print_results
@@ -57,12 +61,14 @@ def run_command(
         out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
-        judges=judge or [], quiet=quiet, judge_swap=swap, judge_policy=swap_policy, jury=jury,
+        judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
-                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed),
+                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed,
+                               max_tokens=max_tokens, reasoning_effort=reasoning_effort,
+                               max_completion_tokens=max_completion_tokens),
     )
     summary = run(config)
     print_results(summary.results, title=f"Results — {summary.out}")
@@ -71,4 +77,8 @@ def run_command(
     if summary.exceeded_error_rate:
         typer.echo(f"error rate {summary.n_errors / summary.n_samples:.1%} exceeds --max-error-rate {max_error_rate:g}",
                    err=True)
+        raise typer.Exit(1)
+    for reason in summary.judge_failures:  # a judge that answered nothing measured nothing: a failed run
+        typer.echo(reason, err=True)
+    if summary.judge_failures:
         raise typer.Exit(1)

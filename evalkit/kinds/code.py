@@ -24,6 +24,7 @@ from pydantic import Field
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder, template_context
+from evalkit.kinds.sampling import samples_per_item
 from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
@@ -53,13 +54,14 @@ class CodeKind(KindBase):
     Options: ClassVar[type[CodeOptions]] = CodeOptions
     options: CodeOptions
 
-    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: CodeOptions | None = None) -> None:
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: CodeOptions | None = None) -> None:
         super().__init__(spec, context, options)
         options = self.options
         fewshot_pool = self.context.fewshot_pool
-        self.n = self.context.samples_per_task
-        if self.context.preflight:
-            _check_context(spec, self.context)
+        if self.context.preflight and not self.context.allow_code_execution:
+            raise ConfigError(_REFUSAL.format(name=spec.name))  # no code execution without consent
+        self.n = samples_per_item(spec, self.context)
         self.allowed = self.context.allow_code_execution
         try:
             self._prefix = _ENV.from_string(options.prefix)
@@ -140,8 +142,7 @@ class CodeKind(KindBase):
                       extracted=None, extra=extra)
 
     def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
-        """results.json additions: what the sandbox could enforce here, the failure kinds seen, and how many
-        programs ran for how long (from each sample's verdicts)."""
+        """results.json additions: what the sandbox could enforce here, and the failure kinds seen."""
         kinds: Counter[str] = Counter()
         verdicts = [v for item in scored for v in item.extra.get("verdicts") or ()]
         for item in scored:
@@ -153,14 +154,3 @@ class CodeKind(KindBase):
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "
             "sandbox (see docs/coding.md for what the sandbox does and does not isolate)")
-
-
-def _check_context(spec: BenchmarkSpec, context: KindContext) -> None:
-    """Refuse before any model call: no code execution without consent, no pass@k from identical samples."""
-    if not context.allow_code_execution:
-        raise ConfigError(_REFUSAL.format(name=spec.name))
-    temperature = spec.generation.temperature if context.temperature is None else context.temperature
-    n = context.samples_per_task
-    if n > 1 and temperature <= 0 and not context.replayed:
-        raise ConfigError(f"--samples-per-task {n} with temperature 0 draws the same answer {n} times: "
-                          "pass --temperature (e.g. 0.8) for pass@k")

@@ -7,6 +7,11 @@ Ratings are shown on the Elo scale, 1000 + 400·log10(p_i / geometric mean of p)
 
 The bootstrap resamples prompts (benchmark, id), not single verdicts: the two presentation orders of
 one prompt, and every judge's verdict on it, are not independent evidence.
+
+``style_control`` refits the same verdicts with Arena-Hard's length and markdown covariates
+(``evalkit.judging.style``): logit P(i beats j) = θ_i − θ_j + γ·f(i, j), on the same Elo scale, so a
+model that wins by being long or heavily formatted drops in that column. A subset of the data may
+carry no style (judgments made before evalkit recorded ``md_a``/``md_b``): those verdicts are left out.
 """
 
 from __future__ import annotations
@@ -134,3 +139,56 @@ def ratings(judgments: Iterable[dict[str, Any]], n_bootstrap: int = 200, seed: i
                      float(wins[:, i].sum() - ties[i] / 2), int(ties[i]), int(round(games[i].sum())))
               for i, m in enumerate(models)]
     return sorted(result, key=lambda r: -r.rating)
+
+
+@dataclass
+class StyleControl:
+    """Arena-Hard style control over the same verdicts: ratings at equal style and the covariates'
+    coefficients, each with a cluster-bootstrap interval (see ``evalkit.judging.style``)."""
+
+    ratings: dict[str, tuple[float, tuple[float, float] | None]]  # model → (Elo-scale rating, CI)
+    coefficients: dict[str, tuple[float, tuple[float, float] | None]]  # feature → (γ, CI)
+    n_battles: int
+
+
+def _style_elo(theta: np.ndarray) -> np.ndarray:
+    return 1000 + 400 / np.log(10) * (theta - theta.mean())
+
+
+def style_control(judgments: Iterable[dict[str, Any]], n_bootstrap: int = 200, seed: int = 0) -> StyleControl | None:
+    """Style-controlled ratings, or None when fewer than 10 verdicts carry both responses' style
+    (``len_a``/``len_b`` and ``md_a``/``md_b``) or fewer than two models take part."""
+    from evalkit.judging.style import FEATURES, Style, style_ratings
+
+    rows = pairwise_rows(judgments)
+    models = sorted({str(r["model_a"]) for r in rows} | {str(r["model_b"]) for r in rows})
+    index = {m: i for i, m in enumerate(models)}
+    clusters: dict[tuple[Any, Any], list[tuple[int, int, float, Style, Style]]] = {}
+    for row in rows:
+        a, b = Style.of(row.get("len_a"), row.get("md_a")), Style.of(row.get("len_b"), row.get("md_b"))
+        i, j = index[str(row["model_a"])], index[str(row["model_b"])]
+        if a is None or b is None or i == j:
+            continue
+        score = 0.5 if row["winner"] == "tie" else float(str(row["winner"]) == str(row["model_a"]))
+        clusters.setdefault((row.get("benchmark"), row.get("id")), []).append((i, j, score, a, b))
+    battles = [b for group in clusters.values() for b in group]
+    if len(battles) < 10 or len(models) < 2:
+        return None
+    theta, gamma = style_ratings(battles, len(models))
+    point = np.concatenate([_style_elo(theta), gamma])
+    intervals: list[tuple[float, float] | None] = [None] * len(point)
+    if n_bootstrap > 0:
+        rng = np.random.default_rng(seed)
+        groups = list(clusters.values())
+        draws = np.empty((n_bootstrap, len(point)))
+        for k in range(n_bootstrap):
+            sample = [b for g in rng.integers(0, len(groups), len(groups)) for b in groups[g]]
+            t, g_ = style_ratings(sample, len(models))
+            draws[k] = np.concatenate([_style_elo(t), g_])
+        lo, hi = np.percentile(draws, [2.5, 97.5], axis=0)
+        # a zero-width interval would claim a certainty no resample of varied data has: leave it out
+        intervals = [(float(a), float(b)) if b > a else None for a, b in zip(lo, hi)]
+    return StyleControl(
+        ratings={m: (float(point[i]), intervals[i]) for i, m in enumerate(models)},
+        coefficients={f: (float(point[len(models) + k]), intervals[len(models) + k]) for k, f in enumerate(FEATURES)},
+        n_battles=len(battles))

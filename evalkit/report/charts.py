@@ -6,7 +6,8 @@ from typing import Any
 
 from evalkit.report.collect import Column
 
-WIDTH, LABEL, VALUE, ROW, TOP = 640, 220, 90, 24, 26
+WIDTH, VALUE, ROW, TOP = 640, 90, 24, 26
+CHAR_PX, MIN_LABEL, MAX_LABEL = 7.2, 120, 300  # label area sized to the longest label, within bounds
 
 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -24,10 +25,13 @@ def chart(col: Column, labels: list[str], cells: list[dict[str, Any]]) -> dict[s
         lo, hi = (min(points), max(points)) if points else (0.0, 1.0)
         pad = (hi - lo) * 0.05 or 1.0
         lo, hi = lo - pad, hi + pad
-    span = WIDTH - LABEL - VALUE
+    longest = max((len(label) for label, _ in present), default=0)
+    label_px = int(min(MAX_LABEL, max(MIN_LABEL, longest * CHAR_PX + 16)))
+    width = WIDTH + max(0, label_px - 220)  # a wider label area widens the chart, not the plot
+    span = width - label_px - VALUE
 
     def x(v: float) -> float:
-        return round(LABEL + (min(max(v, lo), hi) - lo) / (hi - lo) * span, 1)
+        return round(label_px + (min(max(v, lo), hi) - lo) / (hi - lo) * span, 1)
 
     rows = []
     for i, (label, c) in enumerate(present):
@@ -39,5 +43,6 @@ def chart(col: Column, labels: list[str], cells: list[dict[str, Any]]) -> dict[s
     scale = 100 if col.percent else 1
     ticks = [{"x": x(t), "text": f"{t * scale:.3g}"} for t in _ticks(lo, hi)]
     return {"name": col.name, "metric": col.metric, "percent": col.percent, "rows": rows, "ticks": ticks,
-            "width": WIDTH, "height": TOP + max(1, len(rows)) * ROW + 8, "plot_top": TOP - 6,
-            "plot_bottom": TOP + max(1, len(rows)) * ROW, "label_x": LABEL - 8, "value_x": WIDTH - VALUE + 6}
+            "width": width, "height": TOP + max(1, len(rows)) * ROW + 8, "plot_top": TOP - 6,
+            "plot_bottom": TOP + max(1, len(rows)) * ROW, "label_x": label_px - 8, "value_x": width - VALUE + 6,
+            "label_chars": max(8, int((label_px - 16) / CHAR_PX))}

@@ -1,9 +1,12 @@
 """Read run directories into what the report shows: leaderboard cells, category averages, judge bias.
 
-One leaderboard row per run (labelled by its model; the run directory's name is added when two runs
-share a model). Each benchmark is shown by its primary metric: the first higher-is-better metric in
-results.json. Category averages are plain means of primary metrics over the category's benchmarks,
-shown only when the run has all of them, with the interval of a mean of independent estimates.
+One leaderboard row per model: runs of the same model (on different benchmarks) merge into one row,
+labelled by the run's ``--label`` or else its model id (a predictions file by its name, never its full
+path), with the run directories in a tooltip. Each benchmark is shown by its headline metric as users
+cite it (``HEADLINES``; otherwise the first metric in results.json). Category averages are plain means of
+the headline metrics over the category's benchmarks, shown only when the row has all of them, with an
+interval built from the benchmarks' own intervals (MOVER, Zou & Donner 2008), so an average of Wilson
+intervals is as asymmetric, and as wide at 0, as they are.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,20 +26,35 @@ from evalkit.store.rundir import RunDir
 
 @dataclass
 class RunView:
-    path: Path
+    """One leaderboard row: every finished run of one model, their benchmarks merged."""
+
+    path: Path  # the first run directory (the others are in ``paths``)
     label: str
     model: str
     results: dict[str, Any]
     judgments: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[Path] = field(default_factory=list)
+    sources: dict[str, Path] = field(default_factory=dict)  # benchmark → the run directory it comes from
+    notes: list[str] = field(default_factory=list)  # shown at the top of the row (e.g. all judgments invalid)
 
 
 @dataclass
 class Column:
-    name: str
+    name: str  # what the header shows: the benchmark, or "benchmark · metric" when it has several headlines
     category: str
     metric: str
     higher_is_better: bool
     percent: bool
+    benchmark: str = ""
+
+    def __post_init__(self) -> None:
+        self.benchmark = self.benchmark or self.name
+
+
+# Headline metrics as each kind's benchmarks are cited (the first present metric otherwise).
+HEADLINES: dict[str, tuple[str, ...]] = {
+    "refusal": ("over_refusal", "unsafe_compliance"),  # XSTest's two sides; AdvBench/HarmBench: the second
+}
 
 
 def _judgments(path: Path) -> list[dict[str, Any]]:
@@ -62,13 +79,27 @@ def _note(text: str) -> None:
     print(f"note: {text}", file=sys.stderr)
 
 
+def run_label(manifest: dict[str, Any], fallback: str) -> str:
+    """``--label`` when the run had one, else the model id; a predictions file by its name only."""
+    label = (manifest.get("config") or {}).get("label")
+    if isinstance(label, str) and label.strip():
+        return label.strip()
+    model = str((manifest.get("model") or {}).get("name") or fallback)
+    provider, sep, name = model.partition(":")
+    if sep and provider == "predictions":
+        return f"predictions:{Path(name).name}"
+    return model
+
+
 def load_views(paths: list[Path], note: Callable[[str], None] = _note) -> list[RunView]:
-    """The finished runs among ``paths`` (``runs/*`` may hold failed or running ones: each is skipped with
-    one ``note``); DataError when none is left, or a finished run's files are malformed."""
+    """One view per model over the finished runs among ``paths`` (``runs/*`` may hold failed or running
+    ones: each is skipped with one ``note``); DataError when none is left, or a finished run's files are
+    malformed. Two runs of one model that both hold a benchmark: the later finished one is shown (noted)."""
     if not paths:
         raise DataError("give at least one run directory")
-    views = []
+    views: dict[str, RunView] = {}
     skipped = []
+    finished: dict[Path, str] = {}
     for path in paths:
         rundir = RunDir(path)
         problem = rundir.finished_problem()
@@ -79,51 +110,67 @@ def load_views(paths: list[Path], note: Callable[[str], None] = _note) -> list[R
         manifest, results = rundir.manifest(), rundir.results()
         if not isinstance(results, dict) or not isinstance(results.get("benchmarks"), dict):
             raise DataError(f"{rundir.results_path}: expected {{\"benchmarks\": {{...}}}}")
-        model = str((manifest.get("model") or {}).get("name") or path.name)
-        views.append(RunView(path, model, model, results, _judgments(path)))
+        label = run_label(manifest, path.name)
+        finished[path] = str(manifest.get("finished_at") or "")
+        view = views.get(label)
+        if view is None:
+            model = str((manifest.get("model") or {}).get("name") or path.name)
+            view = views[label] = RunView(path, label, model, {"benchmarks": {}})
+        view.paths.append(path)
+        view.judgments.extend(_judgments(path))
+        for name, entry in results["benchmarks"].items():
+            earlier = view.sources.get(name)
+            if earlier is not None:
+                keep_new = finished[path] >= finished[earlier]
+                note(f"{label}: {name} is in both {earlier} and {path}; showing {path if keep_new else earlier}")
+                if not keep_new:
+                    continue
+            view.results["benchmarks"][name] = entry
+            view.sources[name] = path
+        for key, value in results.items():
+            if key != "benchmarks" and isinstance(value, dict):
+                view.results.setdefault(key, {}).update(value)
     if not views:
         raise DataError(f"no finished run among {', '.join(map(str, skipped))}; pass run directories written by "
                         "`evalkit run`")
-    counts = Counter(v.model for v in views)
-    for view in views:
-        if counts[view.model] > 1:
-            view.label = f"{view.model} ({view.path.name})"
-    labels = Counter(v.label for v in views)
-    for i, view in enumerate(views):
-        if labels[view.label] > 1:
-            view.label = f"{view.label} #{i + 1}"
-    return views
+    for view in views.values():
+        judged = [j for j in view.judgments if j.get("probe") is None]
+        if judged and not any(j.get("valid") is True for j in judged):
+            view.notes.append(f"all {len(judged)} judgments invalid: the judge's scores are missing, not zero")
+    return list(views.values())
 
 
-def _primary(metrics: dict[str, Any]) -> str | None:
-    for name, info in metrics.items():
-        if info.get("higher_is_better", True):
-            return name
-    return next(iter(metrics), None)
+def headlines(entry: dict[str, Any]) -> list[str]:
+    """The metrics a benchmark's leaderboard column(s) show."""
+    metrics = entry.get("metrics") or {}
+    wanted = [m for m in HEADLINES.get(str(entry.get("kind")), ()) if m in metrics]
+    return wanted or list(metrics)[:1]
 
 
 def columns(views: list[RunView]) -> list[Column]:
-    """Benchmarks in category order, each with the metric the leaderboard shows."""
-    found: dict[str, Column] = {}
+    """Benchmarks in category order, each with the metric(s) the leaderboard shows."""
+    found: dict[tuple[str, str], Column] = {}
     for view in views:
         for name, entry in view.results["benchmarks"].items():
             metrics = entry.get("metrics") or {}
-            metric = _primary(metrics)
-            if name in found or metric is None:
-                continue
-            found[name] = Column(name, str(entry.get("category") or "other"), metric,
-                                 bool(metrics[metric].get("higher_is_better", True)), True)
+            shown = headlines(entry)
+            for metric in shown:
+                if (name, metric) in found:
+                    continue
+                title = name if len(shown) == 1 else f"{name} · {metric}"
+                found[(name, metric)] = Column(title, str(entry.get("category") or "other"), metric,
+                                               bool(metrics[metric].get("higher_is_better", True)), True, name)
     for col in found.values():
         for view in views:
             info = _metric(view, col)
             bounds = [info.get("value"), *(info.get("ci95") or [])] if info else []
             if any(b is not None and not 0.0 <= b <= 1.0 for b in bounds):
                 col.percent = False
-    return sorted(found.values(), key=lambda c: (c.category, c.name))
+    return sorted(found.values(), key=lambda c: (c.category, c.benchmark, c.metric))
 
 
 def _metric(view: RunView, col: Column) -> dict[str, Any] | None:
-    entry = view.results["benchmarks"].get(col.name)
+    entry = view.results["benchmarks"].get(col.benchmark)
     if not entry:
         return None
     info = (entry.get("metrics") or {}).get(col.metric)
@@ -138,13 +185,22 @@ def fmt(value: float | None, percent: bool) -> str:
 
 def cell(value: float | None, lo: float | None, hi: float | None, percent: bool, n: int | None = None) -> dict[str, Any]:
     ci = f"[{fmt(lo, percent)}, {fmt(hi, percent)}]" if lo is not None and hi is not None else ""
-    return {"value": value, "lo": lo, "hi": hi, "text": fmt(value, percent), "ci": ci, "n": n}
+    return {"value": value, "lo": lo, "hi": hi, "text": fmt(value, percent), "ci": ci, "n": n, "note": ""}
 
 
 def _average(cells: list[dict[str, Any]], stderrs: list[float]) -> dict[str, Any]:
-    mean = sum(c["value"] for c in cells) / len(cells)
-    half = Z95 * math.sqrt(sum(s * s for s in stderrs)) / len(cells)
-    return cell(mean, mean - half, mean + half, True)
+    """The mean of k independent estimates, its interval recovered from theirs (MOVER): lower = mean −
+    √Σ(vᵢ − loᵢ)² / k, upper = mean + √Σ(hiᵢ − vᵢ)² / k, kept inside [0, 1]. A benchmark without an interval
+    contributes ±1.96·stderr."""
+    k = len(cells)
+    mean = sum(c["value"] for c in cells) / k
+    below = above = 0.0
+    for c, stderr in zip(cells, stderrs):
+        lo = c["lo"] if c["lo"] is not None else c["value"] - Z95 * stderr
+        hi = c["hi"] if c["hi"] is not None else c["value"] + Z95 * stderr
+        below += (c["value"] - lo) ** 2
+        above += (hi - c["value"]) ** 2
+    return cell(mean, max(0.0, mean - math.sqrt(below) / k), min(1.0, mean + math.sqrt(above) / k), True)
 
 
 def leaderboard(views: list[RunView], cols: list[Column]) -> dict[str, Any]:
@@ -161,6 +217,7 @@ def leaderboard(views: list[RunView], cols: list[Column]) -> dict[str, Any]:
                 continue
             lo, hi = (info.get("ci95") or [None, None])[:2]
             by_name[col.name] = cell(float(info["value"]), lo, hi, col.percent, info.get("n"))
+            by_name[col.name]["note"] = _cell_note(view, col)
             stderrs[col.name] = float(info.get("stderr") or 0.0)
             cells.append(by_name[col.name])
         averages = []
@@ -170,8 +227,21 @@ def leaderboard(views: list[RunView], cols: list[Column]) -> dict[str, Any]:
                 averages.append(_average([by_name[m] for m in members], [stderrs[m] for m in members]))
             else:
                 averages.append(cell(None, None, None, True))
-        rows.append({"label": view.label, "path": str(view.path), "cells": cells, "averages": averages})
+        rows.append({"label": view.label, "path": "\n".join(str(p) for p in view.paths) or str(view.path),
+                     "cells": cells, "averages": averages, "notes": view.notes})
     return {"columns": cols, "categories": categories, "rows": rows}
+
+
+def _cell_note(view: RunView, col: Column) -> str:
+    entry = view.results["benchmarks"].get(col.benchmark) or {}
+    parts = [f"from {view.sources.get(col.benchmark, view.path)}"]
+    if entry.get("n_errors"):
+        parts.append(f"{entry['n_errors']} errored samples left out")
+    return "; ".join(parts)
+
+
+LC_NOTE = ("fitted without AlpacaEval's instruction-difficulty term (not available offline), so it is not "
+           "the AlpacaEval leaderboard's length-controlled win rate")
 
 
 def judge_bias(views: list[RunView]) -> dict[str, Any] | None:
@@ -196,4 +266,5 @@ def judge_bias(views: list[RunView]) -> dict[str, Any] | None:
     cols = list(headers)
     for row in rows:
         row["cells"] = [row["values"].get(c, cell(None, None, None, False)) for c in cols]
-    return {"columns": [{"section": s, "stat": t} for s, t in cols], "rows": rows}
+    notes = [f"lc win rate: {LC_NOTE}."] if any(stat == "lc_win_rate" for _, stat in cols) else []
+    return {"columns": [{"section": s, "stat": t} for s, t in cols], "rows": rows, "notes": notes}

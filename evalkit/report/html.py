@@ -53,7 +53,7 @@ def build_report(paths: list[Path], out: Path, title: str = "evalkit leaderboard
     """Write the HTML report for ``paths`` to ``out``; returns counts and the file size."""
     from markupsafe import Markup
 
-    from evalkit.report.bradley_terry import pairwise_rows, ratings
+    from evalkit.report.bradley_terry import pairwise_rows, ratings, style_control
     from evalkit.report.charts import chart
     from evalkit.report.collect import columns, judge_bias, leaderboard, load_views
     from evalkit.report.samples import encode, pack
@@ -65,13 +65,14 @@ def build_report(paths: list[Path], out: Path, title: str = "evalkit leaderboard
     charts = [chart(col, labels, [row["cells"][i] for row in board["rows"]]) for i, col in enumerate(cols)]
     judgments = [j for view in views for j in view.judgments]
     ranking = ratings(judgments, n_bootstrap=n_bootstrap, seed=seed)
+    style = style_control(judgments, n_bootstrap=n_bootstrap, seed=seed) if ranking else None
     table, n_samples = pack(views, cols)
     env = _environment()
     script = _asset(env, "report.js")
     payload = {"samples": {"encoding": "gzip+base64", "data": encode(table)}, "n_samples": n_samples}
     html = env.get_template("report.html.j2").render(
         title=title, generated=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), views=views, board=board,
-        charts=charts, bias=judge_bias(views), ranking=ranking, n_bootstrap=n_bootstrap,
+        charts=charts, bias=judge_bias(views), ranking=ranking, style_control=style, n_bootstrap=n_bootstrap,
         n_samples=n_samples, n_judgments=len(pairwise_rows(judgments)), csp=_csp(script),
         style=Markup(_asset(env, "report.css")), script=Markup(script), data=Markup(script_json(payload)),
     )

@@ -40,6 +40,33 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def target_text(row: dict[str, Any]) -> str:
+    """The target as a reader needs it: a multiple-choice index shown with its choice's text."""
+    target, choices = row.get("target"), row.get("choices")
+    if isinstance(choices, list) and isinstance(target, int) and not isinstance(target, bool) \
+            and 0 <= target < len(choices):
+        return f"{target} ({chr(65 + target)}. {choices[target]})" if target < 26 else f"{target} ({choices[target]})"
+    return _text(target)
+
+
+def outputs(row: dict[str, Any]) -> str:
+    """Every turn's answer: a second turn (MT-Bench) follows the first, marked."""
+    first = _text(row.get("output"))
+    second = row.get("output_turn2")
+    return f"{first}\n\n──── turn 2 ────\n{_text(second)}" if second is not None else first
+
+
+def judgment_lines(rows: list[dict[str, Any]]) -> str:
+    """One block per judgment of a sample: judge, order or turn, verdict (or INVALID and why), rationale."""
+    parts = []
+    for j in rows:
+        where = f"order {j['order']}" if j.get("order") else f"turn {j['turn']}" if j.get("turn") else ""
+        verdict = str(j.get("verdict")) if j.get("valid") else f"INVALID ({j.get('problem') or 'no verdict'})"
+        head = " · ".join(p for p in (str(j.get("judge") or "judge"), where, verdict) if p)
+        parts.append(f"{head}\n{_text(j.get('rationale'))}".rstrip())
+    return "\n\n".join(parts)
+
+
 def _scores(scores: dict[str, Any] | None) -> str:
     parts = []
     for name, value in (scores or {}).items():
@@ -54,25 +81,38 @@ def pack(views: list[RunView], cols: list[Column]) -> tuple[dict[str, Any], int]
     benchmarks: dict[str, int] = {}
     texts: dict[str, int] = {}
     table: dict[str, list[Any]] = {k: [] for k in ("run", "bench", "id", "prompt", "target", "output", "outcome",
-                                                   "scores", "error")}
+                                                   "scores", "error", "extracted", "judgments")}
 
     def text_index(value: str) -> int:
         return texts.setdefault(value, len(texts))
 
     for run_index, view in enumerate(views):
-        for row in RunDir(view.path).samples():
+        judged: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for j in view.judgments:
+            judged.setdefault((str(j.get("benchmark")), str(j.get("id"))), []).append(j)
+        for row in _rows(view):
             name = str(row.get("benchmark"))
             table["run"].append(run_index)
             table["bench"].append(benchmarks.setdefault(name, len(benchmarks)))
             table["id"].append(_text(row.get("id")))
             table["prompt"].append(text_index(_text(row.get("input"))))
-            table["target"].append(text_index(_text(row.get("target"))))
-            table["output"].append(_text(row.get("output")))
+            table["target"].append(text_index(target_text(row)))
+            table["output"].append(outputs(row))
             table["outcome"].append(outcome(row, by_name.get(name)))
             table["scores"].append(_scores(row.get("scores")))
             table["error"].append(_text(row.get("error")))
+            table["extracted"].append(_text(row.get("extracted")))
+            table["judgments"].append(judgment_lines(judged.get((name, _text(row.get("id"))), [])))
     data = {"runs": [v.label for v in views], "benchmarks": list(benchmarks), "texts": list(texts), "rows": table}
     return data, len(table["run"])
+
+
+def _rows(view: RunView) -> Any:
+    """The samples of each benchmark the view shows, from the run directory that benchmark comes from."""
+    for path in view.paths or [view.path]:
+        for row in RunDir(path).samples():
+            if view.sources.get(str(row.get("benchmark")), path) == path:
+                yield row
 
 
 def encode(data: dict[str, Any]) -> str:

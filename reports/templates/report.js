@@ -98,6 +98,7 @@
       if (query && state.lowerOutputs[i].indexOf(query) < 0 &&
           state.lowerTexts[rows.prompt[i]].indexOf(query) < 0 &&
           state.lowerTexts[rows.target[i]].indexOf(query) < 0 &&
+          (!rows.extracted || rows.extracted[i].toLowerCase().indexOf(query) < 0) &&
           rows.id[i].toLowerCase().indexOf(query) < 0) { continue; }
       matches.push(i);
     }
@@ -130,8 +131,12 @@
     article.appendChild(details);
     var io = element("div", "io");
     block(io, "Output", rows.output[i], "output");
+    if (rows.extracted && rows.extracted[i]) { block(io, "Extracted answer (what was scored)", rows.extracted[i], "extracted"); }
     block(io, "Target", state.data.texts[rows.target[i]], "target");
     if (rows.error[i]) { block(io, "Error", rows.error[i], "error"); }
+    if (rows.judgments && rows.judgments[i]) {
+      block(io, "Judgments", rows.judgments[i], "judgments" + (rows.judgments[i].indexOf("INVALID") >= 0 ? " invalid" : ""));
+    }
     article.appendChild(io);
     return article;
   }
