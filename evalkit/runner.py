@@ -16,8 +16,11 @@ from typing import Any
 from evalkit.backends.base import Backend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
-from evalkit.errors import ConfigError
+from evalkit.errors import BudgetReached, ConfigError
+from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, RetryPolicy
+from evalkit.execution.ledger import CostLedger
+from evalkit.execution.pricing import load_prices
 from evalkit.execution.progress import Progress
 from evalkit.execution.store import ResponseStore
 from evalkit.judging.live import padding_items
@@ -53,6 +56,8 @@ class RunSummary:
     exceeded_error_rate: bool
     judgments: list[JudgmentRow] = field(default_factory=list)
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
+    cost: dict[str, Any] = field(default_factory=dict)  # manifest.json's "cost" section
+    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
@@ -136,6 +141,8 @@ class Runner:
         config.validate()
         self.config = config
         self.rundir = RunDir(config.out or _default_out(config))
+        self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total))
+        self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
 
     async def run(self, tasks: list[Task] | None = None) -> RunSummary:
         """Run the config's benchmarks (or ``tasks`` already built, e.g. a live judge audit)."""
@@ -149,13 +156,16 @@ class Runner:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [_planned(task, mode, config) for task, mode in zip(tasks, modes)]
+            estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
             self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
+                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                                cost_estimate=estimate, concurrency=self.concurrency,
                                 error=None if stopped else (str(exc) or type(exc).__name__))
                 self.rundir.record_stop(manifest)
                 raise
@@ -174,6 +184,8 @@ class Runner:
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
             entry.update(task.kind.summarize(scored, mode))
             results["benchmarks"][task.spec.name] = entry
+            self.ledger.add_benchmark(task.spec.name, [(o.result.usage, o.cost_usd) for outs in task_outcomes
+                                                       for o in outs if o.result is not None and not o.cached])
             rows.extend(self._row(task.spec.name, s) for s in scored)
             judged.extend(task.kind.judgment_rows(scored))
             total += entry["n"]
@@ -184,11 +196,34 @@ class Runner:
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
             failures = failed_judges([row.as_dict() for row in judged])
         self.rundir.write_json(self.rundir.results_path, results)
+        cost = self.ledger.summary()
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
-                        execution=exec_stats, n_samples=total, n_errors=errors)
+                        execution=exec_stats, n_samples=total, n_errors=errors, cost=cost, cost_estimate=estimate,
+                        concurrency=self.concurrency)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures))
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures), cost)
+
+    def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
+        """Before any call: what earlier invocations on this run directory paid, and whether the
+        estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force)."""
+        budget = self.ledger.budget
+        if backend.is_lookup:  # answers looked up in a file cost nothing and leave no journal
+            return None
+        if budget.limited and backend.is_batched:
+            raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        journal = ResponseStore(self.rundir.journal_path)
+        cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
+        try:
+            budget.spent_usd, budget.spent_tokens = journal.paid()
+            if not budget.limited:
+                return None
+            flat = [r for task_plan in plan for reqs in task_plan for r in reqs]
+            return self.ledger.check_start(backend, flat, journal, cache, self.config.force)
+        finally:
+            journal.close()
+            if cache is not None:
+                cache.close()
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
@@ -236,8 +271,8 @@ class Runner:
         for key, value in more.items():
             stats[key] = stats.get(key, 0) + value
 
-    async def _run_executor(self, backend: Backend, requests: list[Request],
-                            label: str) -> tuple[list[Outcome], dict[str, Any]]:
+    async def _run_executor(self, backend: Backend, requests: list[Request], label: str,
+                            role: str = "model") -> tuple[list[Outcome], dict[str, Any]]:
         """Answer requests through the journal (always) and the shared cache (unless --no-cache); answers
         a lookup backend (predictions) finds are no model call, so neither keeps them."""
         config = self.config
@@ -245,8 +280,9 @@ class Runner:
         journal = ResponseStore(self.rundir.journal_path) if keep else None
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache and keep else None
         executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
-                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout))
-        progress = Progress(len(requests), label, quiet=config.quiet)
+                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout),
+                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency)
+        progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
         finally:
@@ -255,6 +291,8 @@ class Runner:
                 journal.close()
             if cache is not None:
                 cache.close()
+            if not backend.is_batched:
+                self.concurrency[label] = executor.controller.as_dict()
         return outcomes, executor.stats.as_dict()
 
     async def judge(self, kind: Kind, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
@@ -289,7 +327,7 @@ class Runner:
     async def _ask(self, judge: Backend, judge_name: str, per_sample: list[list[Request]], label: str,
                    exec_stats: dict[str, Any]) -> list[list[Outcome]]:
         flat = [r for reqs in per_sample for r in reqs]
-        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})")
+        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})", role="judge")
         totals = exec_stats.setdefault("judges", {}).setdefault(judge_name, {})
         for key, value in stats.items():
             totals[key] = totals.get(key, 0) + value

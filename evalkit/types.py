@@ -96,6 +96,7 @@ Request = GenerateRequest | LoglikelihoodRequest
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # the part of prompt_tokens the provider served from its prompt cache
     reasoning_tokens: int = 0  # part of completion_tokens (``completion_tokens_details.reasoning_tokens``)
 
 
@@ -180,6 +181,7 @@ class Outcome:
     result: Result | None
     error: str | None = None
     cached: bool = False
+    cost_usd: float | None = None  # what this run paid for it: 0 when cached, None when the model has no price
 
 
 @dataclass(frozen=True)

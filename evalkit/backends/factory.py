@@ -1,4 +1,4 @@
-"""``--model PROVIDER:NAME`` → a Backend. Providers import their SDKs lazily (torch only for hf)."""
+"""``--model PROVIDER:NAME`` → a Backend. Providers import their SDKs lazily (torch only for hf and vllm)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ _PROVIDERS: dict[str, str] = {
     "openai": "evalkit.backends.openai_api:create",
     "openai-completions": "evalkit.backends.openai_api:create_completions",
     "hf": "evalkit.backends.hf:create",
+    "vllm": "evalkit.backends.vllm:create",
     "predictions": "evalkit.backends.predictions:create",
     "none": "evalkit.backends.none:create",
 }
@@ -38,5 +39,5 @@ def create_backend(model: str | None, options: BackendOptions) -> Backend:
         factory: Any = getattr(importlib.import_module(module_name), attr)
     except ImportError as exc:
         raise ConfigError(f"--model {model!r} needs an optional dependency: {exc.name} is not installed "
-                          f"(pip install 'evalkit[local]' for hf models)") from None
+                          f"(pip install 'evalkit[local]' for hf models, 'evalkit[vllm]' for vllm)") from None
     return factory(name, options)  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ class NoModelBackend:
 
     is_batched = False
     is_lookup = False
+    billing_model = None  # nothing is asked, nothing is paid
     supports_loglikelihood = False
     prefers_loglikelihood = False
 

@@ -147,6 +147,7 @@ class PredictionsBackend:
     is_batched = True  # the whole batch is checked before any answer
     is_lookup = True
     supports_loglikelihood = True
+    billing_model = None  # no per-token price
 
     def __init__(self, path: Path) -> None:
         self.path = path
