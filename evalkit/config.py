@@ -34,6 +34,11 @@ class BackendOptions:
     max_tokens: int | None = None  # overrides the spec's generation.max_tokens
     reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
     max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
+    # vllm: models (each default leaves the choice to vLLM)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    engine_args: tuple[str, ...] = ()  # KEY=VALUE, checked against the installed vLLM's options
 
 
 @dataclass
