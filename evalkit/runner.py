@@ -13,10 +13,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.base import Backend
+from evalkit.backends.base import Backend, BatchAPIBackend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
 from evalkit.errors import BudgetReached, ConfigError
+from evalkit.execution.batch_api import BatchOptions
 from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, RetryPolicy
 from evalkit.execution.ledger import CostLedger
@@ -141,7 +142,8 @@ class Runner:
         config.validate()
         self.config = config
         self.rundir = RunDir(config.out or _default_out(config))
-        self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total))
+        self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total),
+                                 batch=config.batch)
         self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
 
     async def run(self, tasks: list[Task] | None = None) -> RunSummary:
@@ -150,7 +152,9 @@ class Runner:
         started = time.time()
         if tasks is None:
             data_dir = resolve_data_dir(config.data_dir)
-            tasks = [load_task(name, data_dir, config.limit_for(name), config=config) for name in config.benchmarks]
+            overrides = config.spec_overrides()
+            tasks = [load_task(name, data_dir, config.limit_for(name), overrides, config=config)
+                     for name in config.benchmarks]
         backend = create_backend(config.model, config.backend)
         try:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
@@ -206,7 +210,10 @@ class Runner:
 
     def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
         """Before any call: what earlier invocations on this run directory paid, and whether the
-        estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force)."""
+        estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force); and that
+        --batch has a batch API to use."""
+        if self.config.batch and not isinstance(backend, BatchAPIBackend):
+            raise ConfigError(f"--batch needs an endpoint with a batch API (/v1/files + /v1/batches); {backend.name} has none")
         budget = self.ledger.budget
         if backend.is_lookup:  # answers looked up in a file cost nothing and leave no journal
             return None
@@ -281,7 +288,10 @@ class Runner:
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache and keep else None
         executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
                             RetryPolicy(max_retries=config.max_retries, timeout=config.timeout),
-                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency)
+                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency,
+                            batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
+                                               max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
+                            if config.batch else None)
         progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))

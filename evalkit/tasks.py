@@ -17,6 +17,7 @@ from evalkit.judging.records import PairItem
 from evalkit.kinds.base import JudgeSettings, Kind, KindContext, create_kind
 from evalkit.kinds.prompting import check_templates
 from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource, Sources
+from evalkit.specs.overrides import SpecOverrides, apply_overrides
 from evalkit.specs.registry import get_spec
 from evalkit.types import Sample
 
@@ -90,14 +91,41 @@ def kind_context(config: RunConfig | None, fewshot_pool: list[Sample], data_dir:
                        replayed=(config.model or "").startswith("predictions:"), judge=judge, preflight=True)
 
 
-def load_task(name: str, data_dir: Path | None, limit: int | None = None, config: RunConfig | None = None) -> Task:
+
+def stratified(samples: list[Sample], limit: int, group_by: str | None) -> list[Sample]:
+    """The first ``limit`` samples taken one group at a time (group order as in the data), so ``--limit 20``
+    on MMLU covers 20 subjects rather than the first subject's first 20 items; without groups, the first."""
+    if group_by is None:
+        return samples[:limit]
+    groups: dict[object, list[Sample]] = {}
+    for sample in samples:
+        key = sample.metadata.get(group_by)
+        groups.setdefault(key if isinstance(key, (str, int, float, bool, type(None))) else str(key), []).append(sample)
+    picked: list[Sample] = []
+    for depth in range(max(len(g) for g in groups.values()) if groups else 0):
+        for members in groups.values():
+            if depth < len(members):
+                picked.append(members[depth])
+                if len(picked) == limit:
+                    break
+        if len(picked) == limit:
+            break
+    order = {id(s): i for i, s in enumerate(samples)}
+    return sorted(picked, key=lambda s: order[id(s)])
+
+
+
+def load_task(name: str, data_dir: Path | None, limit: int | None = None,
+              overrides: SpecOverrides | None = None, config: RunConfig | None = None) -> Task:
     spec = get_spec(name)
+    if overrides is not None:
+        spec = apply_overrides(spec, overrides)
     samples, source, data = load_samples(spec, data_dir)
     pool = load_fewshot_pool(spec, data_dir, samples)
     kind = create_kind(spec, kind_context(config, pool, data_dir))
     samples = kind.select_samples(samples)  # a kind may keep only the test rows (MBPP ids 11–510)
     if limit is not None:
-        samples = samples[:limit]
+        samples = stratified(samples, limit, kind.options.group_by)
     if samples:  # a template naming a field the data lacks fails here, before any model call
         check_templates(spec, kind.options, samples[0])
     return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)

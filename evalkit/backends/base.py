@@ -15,7 +15,8 @@ Errors a backend raises from ``call``:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from evalkit.types import Request, Result
 
@@ -61,4 +62,43 @@ class Backend(Protocol):
 
     async def aclose(self) -> None:
         """Release connections or memory."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A provider batch as last retrieved: ``status`` is validating | in_progress | finalizing |
+    completed | expired | failed | cancelling | cancelled."""
+
+    status: str
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: tuple[str, ...] = ()  # why a batch failed as a whole
+
+
+@runtime_checkable
+class BatchAPIBackend(Protocol):
+    """An endpoint with a batch API (OpenAI's /v1/files + /v1/batches): requests written as JSONL lines,
+    answered within hours at a discount. Errors are raised as from ``Backend.call``."""
+
+    identity: str
+
+    def request_body(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """(path under the base URL, JSON body) asking ``request``, as a batch line's url and body."""
+        ...
+
+    def parse_reply(self, request: Request, body: dict[str, Any]) -> Result:
+        """The result in a reply body (malformed: ValueError/KeyError/TypeError)."""
+        ...
+
+    async def upload_batch_file(self, content: bytes) -> str:
+        ...
+
+    async def create_batch(self, input_file_id: str, endpoint: str) -> str:
+        ...
+
+    async def retrieve_batch(self, batch_id: str) -> BatchState:
+        ...
+
+    async def file_content(self, file_id: str) -> bytes:
         ...

@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from evalkit.backends.base import Backend, RequestError, RetryableError
-from evalkit.errors import BudgetReached, EvalkitError
+from evalkit.backends.base import Backend, BatchAPIBackend, RequestError, RetryableError
+from evalkit.errors import BudgetReached, ConfigError, EvalkitError
 from evalkit.execution.adaptive import ConcurrencyController
+from evalkit.execution.batch_api import BatchDriver, BatchJournal, BatchOptions
 from evalkit.execution.cost import CostMeter
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
@@ -34,6 +35,7 @@ class ExecutionStats:
     cache_hits: int = 0
     retries: int = 0
     rate_limited: int = 0  # attempts answered 429
+    batches: int = 0  # provider batches submitted (--batch)
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -72,6 +74,7 @@ class Executor:
         policy: RetryPolicy | None = None,
         meter: CostMeter | None = None,
         adaptive: bool = True,
+        batch: BatchOptions | None = None,
     ) -> None:
         self.backend = backend
         self.journal = None if backend.is_lookup else journal  # a looked-up answer is no model call:
@@ -82,6 +85,7 @@ class Executor:
         self.stats = ExecutionStats()
         self.meter = meter or CostMeter(None)
         self.controller = ConcurrencyController(concurrency, adaptive=adaptive)
+        self.batch = batch
 
     def progress_text(self, remaining: int) -> str:
         """Spend so far, projected total and current concurrency, for the progress line."""
@@ -107,6 +111,8 @@ class Executor:
         missing = [(k, unique[k]) for k in unique if k not in outcomes]
         if self.backend.is_batched:
             await asyncio.to_thread(self._run_batched, missing, outcomes, progress)
+        elif self.batch is not None and missing:
+            await self._run_batch_api(missing, outcomes, progress)
         else:
             await self._run_concurrent(missing, outcomes, progress)
         self.stats.wall_seconds += time.monotonic() - started
@@ -119,6 +125,19 @@ class Executor:
             raise BudgetReached(f"budget reached: {spent} spent of {limit}; {unsent} of {len(unique)} requests not sent "
                                 "(every answered one is journaled): run the same command with a higher budget to resume")
         return [outcomes[k] for k in keys]
+
+    async def _run_batch_api(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        if not isinstance(self.backend, BatchAPIBackend):
+            raise ConfigError(f"--batch needs an endpoint with a batch API (/v1/files + /v1/batches); "
+                              f"{self.backend.name} has none")
+        assert self.batch is not None and self.journal is not None  # a batch API is no lookup backend
+        batches = BatchJournal(self.journal.path)
+        try:
+            await BatchDriver(self, self.backend, self.batch, batches).run(work, outcomes, progress)
+        finally:
+            batches.close()
 
     def _lookup(self, keys: list[str]) -> dict[str, Outcome]:
         if self.journal is None:

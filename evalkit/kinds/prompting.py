@@ -142,6 +142,10 @@ class PromptBuilder:
         turns: list[tuple[str, str]] = []
         if self._system is not None:
             turns.append(("system", self._render(self._system, sample)))
+        if not self.spec.prompt.fewshot_as_multiturn:  # one user turn: the examples, then the question
+            parts = ["".join(self.rendered_example(ex)) for ex in self.examples(sample)]
+            turns.append(("user", self.spec.prompt.separator.join([*parts, self.question(sample)])))
+            return tuple(turns)
         for example in self.examples(sample):
             question, answer = self.rendered_example(example)
             turns.append(("user", question))
