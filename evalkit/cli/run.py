@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.backends.factory import BackendOptions
+from evalkit.config import BackendOptions
 
 
 def read_text_option(value: str | None, flag: str) -> str | None:
