@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
 from evalkit.specs.overrides import SpecOverrides
 from evalkit.specs.strict import check_keys
@@ -17,6 +16,30 @@ from evalkit.specs.strict import check_keys
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
 DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")  # the values OpenAI's API accepts
+
+
+@dataclass
+class BackendOptions:
+    """Options a model provider may use; each ignores what does not concern it."""
+
+    base_url: str | None = None
+    timeout: float = 120.0
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_size: int = 16
+    batch_timeout: float | None = 600.0  # local models: wall-clock seconds one generation batch may take
+    chat_template: bool | None = None  # None: use the tokenizer's template when it has one
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int = 0
+    max_tokens: int | None = None  # overrides the spec's generation.max_tokens
+    reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
+    max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
+    # vllm: models (each default leaves the choice to vLLM)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    engine_args: tuple[str, ...] = ()  # KEY=VALUE, checked against the installed vLLM's options
 
 
 @dataclass
@@ -55,6 +78,10 @@ class RunConfig:
     max_tokens_total: int | None = None
     force: bool = False  # start even when the estimate is past the budget
     adaptive_concurrency: bool = True  # AIMD on 429s within [1, concurrency]
+    batch: bool = False  # through the provider's batch API (/v1/files + /v1/batches), at its discount
+    batch_retry: str = "batch"  # failed/expired batch lines: in a new batch, or "online"
+    batch_poll: float = 5.0  # seconds before the first poll of a batch (then ×1.5, at most 60)
+    batch_chunk: int = 50_000  # most requests per batch input file (OpenAI's limit; files also stay under 200 MB)
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -110,6 +137,12 @@ class RunConfig:
             raise ConfigError(f"--max-cost must be a positive number of USD, got {self.max_cost:g}")
         if self.max_tokens_total is not None and self.max_tokens_total < 1:
             raise ConfigError(f"--max-tokens-total must be at least 1, got {self.max_tokens_total}")
+        if self.batch_retry not in ("batch", "online"):
+            raise ConfigError(f"--batch-retry must be batch or online, got {self.batch_retry!r}")
+        if not self.batch_poll > 0:
+            raise ConfigError(f"--batch-poll must be positive, got {self.batch_poll:g}")
+        if not 1 <= self.batch_chunk <= 50_000:
+            raise ConfigError(f"--batch-chunk must be between 1 and 50000 (the provider's limit), got {self.batch_chunk}")
         if self.pricing is not None and not self.pricing.is_file():
             raise ConfigError(f"--pricing {self.pricing} is not a file")
         if self.backend.max_tokens is not None and self.backend.max_tokens < 1:

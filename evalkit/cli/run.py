@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from evalkit.backends.factory import BackendOptions
+from evalkit.config import BackendOptions
 
 
 def read_text_option(value: str | None, flag: str) -> str | None:
@@ -71,6 +71,10 @@ def run_command(
     max_tokens_total: Annotated[int | None, typer.Option(help="Budget in tokens (prompt + completion), like --max-cost.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Start even when the cost estimate is past the budget (the run still stops at it).")] = False,
     fixed_concurrency: Annotated[bool, typer.Option("--fixed-concurrency", help="Keep --concurrency fixed instead of lowering it on a run of 429s.")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="Send requests through the endpoint's batch API (/v1/files + /v1/batches) at its discount; resumable (docs/cost.md).")] = False,
+    batch_retry: Annotated[str, typer.Option(help="With --batch: failed or expired lines go in a new batch (batch) or online.")] = "batch",
+    batch_poll: Annotated[float, typer.Option(help="With --batch: seconds before the first poll (then ×1.5, at most 60).")] = 5.0,
+    batch_chunk: Annotated[int, typer.Option(help="With --batch: most requests per batch input file (≤ 50000).")] = 50_000,
     label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
@@ -93,7 +97,8 @@ def run_command(
         fewshot_as_multiturn=fewshot_as_multiturn, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         pricing=pricing, max_cost=max_cost, max_tokens_total=max_tokens_total, force=force,
-        adaptive_concurrency=not fixed_concurrency,
+        adaptive_concurrency=not fixed_concurrency, batch=batch, batch_retry=batch_retry, batch_poll=batch_poll,
+        batch_chunk=batch_chunk,
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
