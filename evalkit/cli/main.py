@@ -11,9 +11,10 @@ from evalkit.cli.gate import gate_command
 from evalkit.cli.judge import judge_command
 from evalkit.cli.list_cmd import list_command
 from evalkit.cli.report import report_command
+from evalkit.cli.retry import retry_command
 from evalkit.cli.run import run_command
 from evalkit.cli.score import score_command
-from evalkit.errors import EvalkitError
+from evalkit.errors import BudgetReached, EvalkitError
 
 app = typer.Typer(
     name="evalkit",
@@ -29,11 +30,15 @@ app.command("list")(list_command)
 app.command("score")(score_command)
 app.command("gate")(gate_command)
 app.command("report")(report_command)
+app.command("retry")(retry_command)
 
 
 def main() -> None:
     try:
         app()
+    except BudgetReached as exc:  # a clean stop, not a failure: exit 3, resumable
+        print(f"stopped: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except EvalkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
