@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,6 +44,7 @@ from evalkit.types import (
     Scored,
 )
 
+LOCAL_PROVIDERS = ("hf", "vllm")  # providers that load weights before the first answer (said on stderr)
 _VERSIONED = ("evalkit", "openai", "transformers", "torch", "datasets", "sacrebleu", "rouge-score", "nltk", "numpy")
 
 
@@ -155,6 +157,8 @@ class Runner:
             overrides = config.spec_overrides()
             tasks = [load_task(name, data_dir, config.limit_for(name), overrides, config=config)
                      for name in config.benchmarks]
+        if not config.quiet and (config.model or "hf:").split(":", 1)[0] in LOCAL_PROVIDERS:
+            print(f"loading {config.model or 'the embedded model'}…", file=sys.stderr, flush=True)
         backend = create_backend(config.model, config.backend)
         try:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
@@ -294,7 +298,7 @@ class Runner:
                             if config.batch else None)
         progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
-            outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
+            outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e), progress.skip)
         finally:
             progress.close()
             if journal is not None:
