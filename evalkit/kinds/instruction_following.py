@@ -23,7 +23,7 @@ from collections import defaultdict
 from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.ifeval import (
     MissingDependency,
@@ -37,7 +37,7 @@ from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
 from evalkit.stats.aggregate import metric_table
 from evalkit.stats.uncertainty import summarize_mean, summarize_ratio
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 METRICS = ("prompt_level_strict", "prompt_level_loose", "inst_level_strict", "inst_level_loose")
 TRUNCATED = MetricInfo("truncated", higher_is_better=False)  # share of replies whose reasoning never closed
@@ -57,16 +57,16 @@ def instructions_of(sample: Sample) -> tuple[list[str], list[dict[str, Any]]]:
         raise DataError(f"sample {sample.id}: {exc}") from None
 
 
-class InstructionFollowingKind:
+class InstructionFollowingKind(KindBase):
     Options: ClassVar[type[KindOptions]] = KindOptions  # only the runner's group_by/rollups
+    options: KindOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: KindOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(KindOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: KindOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(name) for name in METRICS] + [TRUNCATED]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
@@ -99,10 +99,10 @@ class InstructionFollowingKind:
             scored.append(Scored(sample=sample, prompt="", output=result.text, scores=scores, extra=extra))
         return scored
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """Pooled instruction-level accuracy, and accuracy per instruction id and per id prefix."""
         ok = [s for s in scored if s.error is None and "followed_strict" in s.extra]
-        table = metric_table(scored, self.metrics())
+        table = metric_table(scored, self.metrics(mode))
         per_id: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"strict": [], "loose": []})
         for item in ok:
             for instruction, strict, loose in zip(item.sample.target, item.extra["followed_strict"],

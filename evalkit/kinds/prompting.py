@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta, nodes
@@ -50,21 +51,23 @@ def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample) -
     names = set(template_context(sample))
     prompts: list[tuple[str, Prompt]] = [("prompt", spec.prompt)]
     prompts += [(f"options.{key}", value) for key, value in options if isinstance(value, Prompt)]
+    values = dict(options)  # field name → value (the declared TEMPLATES/EXPRESSIONS name fields)
     for key, prompt in prompts:
-        for part in ("template", "system", "example_template"):
-            _check(getattr(prompt, part), names, f"{spec.where}: {key}.{part}")
+        parts = {"template": prompt.template, "system": prompt.system, "example_template": prompt.example_template}
+        for part, text in parts.items():
+            _check(text, names, f"{spec.where}: {key}.{part}")
     for key, extra in options.TEMPLATES.items():
-        _check(getattr(options, key), names | extra, f"{spec.where}: options.{key}")
+        _check(values[key], names | extra, f"{spec.where}: options.{key}")
     for key in options.EXPRESSIONS:
-        _check(getattr(options, key), names, f"{spec.where}: options.{key}", expression=True)
+        _check(values[key], names, f"{spec.where}: options.{key}", expression=True)
 
 
 class PromptBuilder:
     """Turns samples into prompts per the spec's ``prompt`` and ``fewshot`` sections."""
 
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None) -> None:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: Sequence[Sample] = ()) -> None:
         self.spec = spec
-        self.pool = fewshot_pool or []
+        self.pool = list(fewshot_pool)
         self._by_match: dict[Any, list[Sample]] | None = None  # pool indexed by fewshot.match, built once
         self._rendered: dict[str, tuple[str, str]] = {}  # example id → (question, answer): examples repeat
         try:
