@@ -119,7 +119,7 @@ class RayExecutor(Executor):
             await asyncio.gather(*feeders, return_exceptions=True)
             raise
         finally:
-            await self._stop(workers, limiter)
+            await self._stop_workers(workers, limiter)
             self.ray_stats.shards += queue.handed_out
             self.ray_stats.shards_redone += queue.given_back
         missing = len(work) - sum(1 for key, _ in work if key in outcomes)
@@ -175,7 +175,7 @@ class RayExecutor(Executor):
         import ray
 
         try:
-            info: WorkerInfo = await asyncio.wait_for(worker.handle.ready.remote(), self.settings.restart_wait)
+            info: WorkerInfo = await asyncio.wait_for(self._ready(worker), self.settings.restart_wait)
         except (ray.exceptions.RayError, asyncio.TimeoutError) as exc:
             reason = (f"did not start within {self.settings.restart_wait:g}s (not enough free resources?)"
                       if isinstance(exc, asyncio.TimeoutError) else failure_line(exc))
@@ -194,6 +194,17 @@ class RayExecutor(Executor):
             self.ray_stats.nodes = len({i.node_id for i in self.loaded})
         return info
 
+    @staticmethod
+    async def _ready(worker: _Worker) -> WorkerInfo:
+        """The worker's report once it has loaded; a worker that is restarting is asked again."""
+        import ray
+
+        while True:
+            try:
+                return await worker.handle.ready.remote()  # type: ignore[no-any-return]
+            except ray.exceptions.ActorUnavailableError:
+                await asyncio.sleep(0.5)
+
     def _give_up(self, worker: _Worker, reason: str, report: bool) -> None:
         import ray
 
@@ -205,7 +216,7 @@ class RayExecutor(Executor):
             self.ray_stats.replicas_failed += 1
             print(line, file=sys.stderr)
 
-    async def _stop(self, workers: list[_Worker], limiter: Any) -> None:
+    async def _stop_workers(self, workers: list[_Worker], limiter: Any) -> None:
         import ray
 
         if limiter is not None:
@@ -213,6 +224,8 @@ class RayExecutor(Executor):
                 self.ray_stats.rate_limited += int((await limiter.snapshot.remote())["rate_limited"])
             ray.kill(limiter)
         for worker in workers:
+            for pending in self._restarts.values():
+                pending.cancel()
             if worker.ready is not None and not worker.ready.done():  # the work ran out before it was ready
                 worker.ready.cancel()
                 self.ray_stats.replicas_unready += 1
@@ -255,7 +268,10 @@ class RayExecutor(Executor):
                     return
                 restarted = self._restarts.setdefault(id(worker), asyncio.ensure_future(
                     self._check_ready(worker, report=False)))
-                if await asyncio.shield(restarted) is None:
+                drained = asyncio.ensure_future(queue.drained())  # the others may finish the work meanwhile
+                await asyncio.wait({restarted, drained}, return_when=asyncio.FIRST_COMPLETED)
+                drained.cancel()
+                if not restarted.done() or restarted.result() is None:
                     return
                 self._restarts.pop(id(worker), None)
                 continue
