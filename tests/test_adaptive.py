@@ -37,11 +37,12 @@ def test_cuts_once_per_round_trip_and_grows_back_within_bounds():
     tickets = _acquire(controller, 16)
     _release_all(controller, tickets[:10], rate_limited=True)  # a burst of 429s sent together: one cut
     assert controller.current == 8 and controller.rate_limited == 10
-    _release_all(controller, tickets[10:], ok=True)  # additive increase: +1/3 per limit's worth of successes
+    _release_all(controller, tickets[10:], ok=True)  # additive increase: +1/5 per limit's worth of successes
     assert 8 < controller.limit < 9
     _release_all(controller, _acquire(controller, 1), rate_limited=True)  # a stray 429: retried, no cut
     assert controller.current == 8
-    _release_all(controller, _acquire(controller, 1), rate_limited=True)  # two sent after the cut: a run, cut again
+    for _ in range(2):  # three sent after the cut: 15% of the last round trip's 20 answers, a run: cut again
+        _release_all(controller, _acquire(controller, 1), rate_limited=True)
     assert controller.current == 4
     for _ in range(80):  # never below 1
         _release_all(controller, _acquire(controller, 1), rate_limited=True)

@@ -6,7 +6,7 @@ within ``[1, maximum]``. It starts at ``initial`` and grows ×1.5 per round trip
 success) until the first cut. A *run* of 429s (at least ``run_count`` among the last round trip's
 answers, and at least ``run_share`` of them; a stray 429 is only retried) multiplies it by ``decrease``,
 at most once per round trip (429s of calls sent before the cut do not count again), holds back every
-new call for the 429's Retry-After, and then each success adds ``increase/limit`` (+1 every three round
+new call for the 429's Retry-After, and then each success adds ``increase/limit`` (+1 every five round
 trips: long cycles, so few 429s per request). The constants were chosen with
 bench/adaptive_concurrency.py (docs/cost.md).
 With ``adaptive=False`` the limit stays at ``maximum`` (fixed concurrency) and only the 429s are counted.
@@ -31,7 +31,7 @@ class Ticket:
 
 class ConcurrencyController:
     def __init__(self, maximum: int, adaptive: bool = True, decrease: float = 0.5, initial: int = 8,
-                 slow_start_step: float = 0.5, increase: float = 1 / 3, max_trace: int = 256,
+                 slow_start_step: float = 0.5, increase: float = 0.2, max_trace: int = 256,
                  run_count: int = 2, run_share: float = 0.15, run_window: int = 20) -> None:
         self.maximum = max(1, maximum)
         self.adaptive = adaptive
@@ -100,9 +100,9 @@ class ConcurrencyController:
     def _is_a_run(self) -> bool:
         """A run of 429s, not a stray one: at least ``run_count`` of the last round trip's answers (the last
         ``max(run_window, 2 × limit)``) and at least ``run_share`` of them."""
-        window = list(itertools.islice(reversed(self._recent), max(self.run_window, 2 * self.current)))
-        hits = sum(window)
-        return hits >= self.run_count and hits >= self.run_share * len(window)
+        size = max(self.run_window, 2 * self.current)
+        hits = sum(itertools.islice(reversed(self._recent), size))
+        return hits >= self.run_count and hits >= self.run_share * size  # a short history is not a run
 
     def _set(self, limit: float) -> None:
         before = self.current
