@@ -15,6 +15,7 @@ from evalkit.specs.strict import check_keys
 # two CPU cores with the embedded model (log-likelihood multiple choice, then free generation).
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
 DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")  # the values OpenAI's API accepts
 
 
 @dataclass
@@ -80,6 +81,11 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        if self.backend.max_tokens is not None and self.backend.max_tokens < 1:
+            raise ConfigError(f"--max-tokens must be at least 1, got {self.backend.max_tokens}")
+        if self.backend.reasoning_effort is not None and self.backend.reasoning_effort not in REASONING_EFFORTS:
+            raise ConfigError(f"--reasoning-effort must be one of {', '.join(REASONING_EFFORTS)}, "
+                              f"got {self.backend.reasoning_effort!r}")
         if self.backend.batch_timeout is not None and self.backend.batch_timeout <= 0:
             raise ConfigError(f"--batch-timeout must be positive, got {self.backend.batch_timeout}")
         if self.data_dir is not None and not self.data_dir.is_dir():

@@ -91,6 +91,8 @@ def _apply_overrides(request: Request, config: RunConfig) -> Request:
         changes["temperature"] = options.temperature
     if options.top_p is not None:
         changes["top_p"] = options.top_p
+    if options.max_tokens is not None:
+        changes["max_tokens"] = options.max_tokens
     temperature = changes.get("temperature", request.temperature)
     if temperature > 0 and request.seed is None:
         changes["seed"] = config.seed + request.replica

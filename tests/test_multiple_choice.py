@@ -142,11 +142,12 @@ def test_generate_mode_counts_invalid_answers_apart() -> None:
     samples = [SAMPLE, SAMPLE, SAMPLE]
     replies = [[GenerateResult(text="The answer is C.")], [GenerateResult(text="(a)")], [GenerateResult(text="hmm")]]
     scored = kind.score(samples, replies, "generate")
-    assert [s.scores for s in scored] == [{"acc": 1.0, "invalid": 0.0}, {"acc": 0.0, "invalid": 0.0},
-                                         {"acc": 0.0, "invalid": 1.0}]
+    assert [s.scores for s in scored] == [{"acc": 1.0, "invalid": 0.0, "truncated": 0.0},
+                                         {"acc": 0.0, "invalid": 0.0, "truncated": 0.0},
+                                         {"acc": 0.0, "invalid": 1.0, "truncated": 0.0}]
     assert [s.extracted for s in scored] == ["C", "A", None]
-    assert [m.name for m in kind.metrics()] == ["acc", "invalid"]
-    assert kind.summarize(scored) == {"n_invalid": 1}
+    assert [m.name for m in kind.metrics()] == ["acc", "invalid", "truncated"]
+    assert kind.summarize(scored) == {"n_invalid": 1, "n_truncated": 0}
 
 
 @pytest.mark.parametrize("target", [3, -1, "C", None, True])
@@ -190,7 +191,10 @@ def test_generate_mode_end_to_end_reports_invalid(tmp_path: Path, data_dir: Path
     assert proc.returncode == 0, proc.stderr
     entry = json.loads((out / "results.json").read_text())["benchmarks"]["arc_challenge"]
     rows = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
-    invalid = sum(1 for r in rows if r["extracted"] is None)
-    assert entry["mode"] == "generate" and entry["n_invalid"] == invalid
+    # no letter found: invalid, or truncated when the reply ran into the token limit (scoring/reasoning.py)
+    invalid = sum(1 for r in rows if r["extracted"] is None and r["finish_reason"] != "length")
+    cut = sum(1 for r in rows if r["extracted"] is None and r["finish_reason"] == "length")
+    assert entry["mode"] == "generate" and entry["n_invalid"] == invalid and entry["n_truncated"] == cut
     assert entry["metrics"]["invalid"]["value"] == pytest.approx(invalid / 6)
+    assert entry["metrics"]["truncated"]["value"] == pytest.approx(cut / 6)
     assert all("A. " in r["input"] for r in rows)

@@ -31,7 +31,7 @@ CASES = {
                       ["unknown key 'generaton'", "did you mean 'generation'"]),
     "field expression": ("  input: question", "  input: questoin", ["field 'input' names 'questoin'",
                                                                    "did you mean 'question'", "the row has: answer, question"]),
-    "nested options key": ("select: last", "selcet: last", ["options.extractors.0", "unknown key 'selcet'",
+    "nested options key": ("select: first", "selcet: first", ["options.extractors.0", "unknown key 'selcet'",
                                                             "did you mean 'select'"]),
     "options value": ("compare: number", "compare: numbers", ["options.compare", "'numbers'"]),
 }

@@ -181,10 +181,10 @@ def test_gold_answers_score_exactly_100(gold_run, name):
     entry = results[name]
     assert entry["n"] == EXPECTED_SIZES[name] and entry["n_errors"] == 0
     assert entry["metrics"], name
-    for metric, summary in entry["metrics"].items():
-        assert summary["value"] == 1.0, (name, metric, summary["value"])
+    for metric, summary in entry["metrics"].items():  # truncated (lower is better) must be 0
+        assert summary["value"] == (1.0 if summary["higher_is_better"] else 0.0), (name, metric, summary["value"])
     for group in entry.get("groups", {}).values():
-        assert all(m["value"] == 1.0 for m in group["metrics"].values())
+        assert all(m["value"] == (1.0 if m["higher_is_better"] else 0.0) for m in group["metrics"].values())
 
 
 def test_modes_follow_the_predictions(gold_run):
@@ -240,8 +240,9 @@ def test_shifted_reasoning_answers(shifted_run, data_dir):
     gsm = [g for _, g in gsm8k_items(data_dir)]
     expected = _share(list(zip(gsm, _shift(gsm))), lambda a, b: float(a) == float(b))
     for name in ("gsm8k", "gsm8k_cot"):
-        for metric in results[name]["metrics"].values():
-            assert metric["value"] == pytest.approx(expected, abs=1e-12)
+        for metric in ("exact_match_strict", "exact_match_flexible"):
+            assert results[name]["metrics"][metric]["value"] == pytest.approx(expected, abs=1e-12)
+        assert results[name]["metrics"]["truncated"]["value"] == 0.0
     targets = [t for *_, t in bbh_items(data_dir)]
     assert results["bbh"]["metrics"]["exact_match"]["value"] == pytest.approx(
         _share(list(zip(targets, _shift(targets)))), abs=1e-12)

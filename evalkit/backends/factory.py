@@ -24,6 +24,9 @@ class BackendOptions:
     temperature: float | None = None
     top_p: float | None = None
     seed: int = 0
+    max_tokens: int | None = None  # overrides the spec's generation.max_tokens
+    reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
+    max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
 
 
 _PROVIDERS: dict[str, str] = {

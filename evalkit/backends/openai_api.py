@@ -52,7 +52,8 @@ class OpenAIBackend:
     prefers_loglikelihood = False
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None,
-                 timeout: float = 120.0, use_completions: bool = False) -> None:
+                 timeout: float = 120.0, use_completions: bool = False, reasoning_effort: str | None = None,
+                 max_completion_tokens: bool = False) -> None:
         import openai
 
         self._openai = openai
@@ -65,13 +66,20 @@ class OpenAIBackend:
             if self.base_url == DEFAULT_BASE_URL:
                 raise BackendError("OPENAI_API_KEY is not set: export it, or pass --base-url for a local server")
             key = "EMPTY"  # local servers (vLLM, llama.cpp, Ollama) accept any key
+        self.reasoning_effort = reasoning_effort
+        self.max_completion_tokens = max_completion_tokens  # send the limit as max_completion_tokens (o-series)
         self.identity = f"openai|{self.base_url}|{model}|{'completions' if use_completions else 'chat'}"
+        if reasoning_effort:  # part of the cache key only when set, so earlier caches stay valid
+            self.identity += f"|reasoning_effort={reasoning_effort}"
+        if max_completion_tokens:
+            self.identity += "|max_completion_tokens"
         self.client = openai.AsyncOpenAI(api_key=key, base_url=self.base_url, max_retries=0, timeout=timeout,
                                          http_client=_http_client(openai))
 
     def describe(self) -> dict[str, object]:
         return {"backend": "openai", "model": self.model, "base_url": self.base_url,
-                "endpoint": "completions" if self.use_completions else "chat"}
+                "endpoint": "completions" if self.use_completions else "chat",
+                "reasoning_effort": self.reasoning_effort, "max_completion_tokens": self.max_completion_tokens}
 
     async def aclose(self) -> None:
         await self.client.close()
@@ -107,10 +115,12 @@ class OpenAIBackend:
     async def _generate(self, request: GenerateRequest) -> GenerateResult:
         params: dict[str, Any] = {
             "model": self.model,
-            "max_tokens": request.max_tokens,
+            "max_completion_tokens" if self.max_completion_tokens else "max_tokens": request.max_tokens,
             "temperature": request.temperature,
             "top_p": request.top_p,
         }
+        if self.reasoning_effort:
+            params["reasoning_effort"] = self.reasoning_effort
         if request.stop:
             params["stop"] = list(request.stop)[:4]
         if request.seed is not None:
@@ -120,6 +130,7 @@ class OpenAIBackend:
             if request.tool_choice is not None:
                 params["tool_choice"] = request.tool_choice
         calls: tuple[ToolCall, ...] = ()
+        reasoning: Any = None
         if request.prompt is not None and self.use_completions:
             body = await self._post("/completions", {"prompt": request.prompt, **params})
             choice = body["choices"][0]
@@ -127,14 +138,18 @@ class OpenAIBackend:
         else:
             body = await self._post("/chat/completions", {"messages": request.chat_messages(), **params})
             choice = body["choices"][0]
-            text = choice["message"].get("content")
-            calls = _tool_calls(choice["message"])
-            if text is None and calls:
-                text = ""  # a reply that only calls tools has no content
+            message = choice["message"]
+            text = message.get("content")
+            calls = _tool_calls(message)
+            # vLLM/DeepSeek return the thinking apart; a reasoning model cut off while thinking has no content
+            reasoning = message.get("reasoning_content") or message.get("reasoning")
+            if text is None and (calls or isinstance(reasoning, str)):
+                text = ""  # a reply that only calls tools, or only thought, has no content
         if not isinstance(text, str):
             raise ValueError("response has no text")
         return GenerateResult(text=text, finish_reason=choice.get("finish_reason"), usage=_usage(body),
-                              tool_calls=calls)
+                              tool_calls=calls,
+                              reasoning=reasoning if isinstance(reasoning, str) and reasoning else None)
 
     async def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """POST through the SDK client (its auth, transport, timeouts and error types) but skip its
@@ -181,7 +196,9 @@ def _tool_calls(message: dict[str, Any]) -> tuple[ToolCall, ...]:
 
 def _usage(body: dict[str, Any]) -> Usage:
     usage = body.get("usage") or {}
-    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    details = usage.get("completion_tokens_details") or {}
+    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                 reasoning_tokens=int(details.get("reasoning_tokens") or 0))
 
 
 def continuation_logprob(tokens: list[str], values: list[float | None], offsets: list[int],
@@ -211,9 +228,11 @@ def continuation_logprob(tokens: list[str], values: list[float | None], offsets:
 
 
 def create(name: str, options: Any) -> OpenAIBackend:
-    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout)
+    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout,
+                         reasoning_effort=options.reasoning_effort, max_completion_tokens=options.max_completion_tokens)
 
 
 def create_completions(name: str, options: Any) -> OpenAIBackend:
     """Raw-text prompts go to /v1/completions (base models behind vLLM or llama.cpp)."""
-    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout, use_completions=True)
+    return OpenAIBackend(name, base_url=options.base_url, timeout=options.timeout, use_completions=True,
+                         reasoning_effort=options.reasoning_effort, max_completion_tokens=options.max_completion_tokens)

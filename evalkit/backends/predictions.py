@@ -9,8 +9,9 @@ one, so one file can cover several benchmarks whose ids collide):
     {"id": "simple_python_0", "tool_calls": [{"name": "f", "arguments": "{\"a\": 1}"}]}   tool calls
 
 JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark`` and
-``choice_logliks`` as a JSON list) are accepted. Other fields are ignored, so a previous run's
-``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
+``choice_logliks`` as a JSON list) are accepted. An optional ``finish_reason`` ("length" for a reply
+cut at the token limit) is passed on, so a truncated reply stays truncated. Other fields are ignored, so
+a previous run's ``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
 replica, for pass@k). The runner asks ``check_coverage`` first, so a missing id stops the run before
 anything is scored, naming the first one and how many are missing.
 """
@@ -49,6 +50,7 @@ class Prediction:
     choice_logliks: tuple[float, ...] | None
     where: str  # "FILE:LINE", for error messages
     tool_calls: tuple[ToolCall, ...] | None = None
+    finish_reason: str = "stop"
 
 
 def _parse_logliks(value: Any, where: str) -> tuple[float, ...] | None:
@@ -115,9 +117,12 @@ def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
     for where, row in _rows(path):
         if row.get("id") in (None, ""):
             raise DataError(f"{where}: a prediction needs an \"id\" (the sample id, as in samples.jsonl)")
+        finish = row.get("finish_reason") or "stop"
+        if not isinstance(finish, str):
+            raise DataError(f"{where}: finish_reason must be a string such as \"stop\" or \"length\"")
         prediction = Prediction(_parse_output(row.get("output"), where),
                                 _parse_logliks(row.get("choice_logliks"), where), where,
-                                _parse_tool_calls(row.get("tool_calls"), where))
+                                _parse_tool_calls(row.get("tool_calls"), where), finish)
         if prediction.output is None and prediction.choice_logliks is None and prediction.tool_calls is None:
             continue
         key = (row.get("benchmark") or None, str(row["id"]))
@@ -188,8 +193,8 @@ class PredictionsBackend:
             raise DataError(f"{prediction.where}: {len(outputs)} outputs for {benchmark} sample {sample.id!r}, "
                             f"which needs {n}")
         calls = prediction.tool_calls or ()
-        return [GenerateResult(text=text, finish_reason="tool_calls" if calls else "stop", tool_calls=calls)
-                for text in outputs]
+        finish = "tool_calls" if calls and prediction.finish_reason == "stop" else prediction.finish_reason
+        return [GenerateResult(text=text, finish_reason=finish, tool_calls=calls) for text in outputs]
 
     async def call(self, request: Request) -> Result:  # pragma: no cover - the runner uses results_for
         raise BackendError("the predictions backend answers through results_for, not call")

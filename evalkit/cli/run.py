@@ -27,6 +27,9 @@ def run_command(
     base_url: Annotated[str | None, typer.Option(envvar="OPENAI_BASE_URL", help="OpenAI-compatible endpoint.")] = None,
     temperature: Annotated[float | None, typer.Option(help="Override the benchmark's sampling temperature.")] = None,
     top_p: Annotated[float | None, typer.Option(help="Override top-p.")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Override the benchmark's token limit per reply (reasoning models need room to think).")] = None,
+    reasoning_effort: Annotated[str | None, typer.Option(help="Sent as reasoning_effort to OpenAI-compatible reasoning models: none, minimal, low, medium, high.")] = None,
+    max_completion_tokens: Annotated[bool, typer.Option("--max-completion-tokens", help="Send the token limit as max_completion_tokens instead of max_tokens (OpenAI o-series and gpt-5 reject max_tokens).")] = False,
     dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
@@ -63,7 +66,9 @@ def run_command(
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
-                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed),
+                               chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed,
+                               max_tokens=max_tokens, reasoning_effort=reasoning_effort,
+                               max_completion_tokens=max_completion_tokens),
     )
     summary = run(config)
     print_results(summary.results, title=f"Results — {summary.out}")

@@ -13,13 +13,15 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
+from evalkit.data.transforms import regex_replace, shuffled
 from evalkit.errors import ConfigError, DataError
 from evalkit.specs.strict import did_you_mean
 from evalkit.types import Sample
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined)
 _ENV.globals.update(enumerate=enumerate, zip=zip, len=len, str=str, int=int, float=float, list=list,
-                    sorted=sorted, range=range, dict=dict)
+                    sorted=sorted, range=range, dict=dict, shuffled=shuffled)
+_ENV.filters["regex_replace"] = regex_replace
 CORE_FIELDS = ("id", "input", "target", "choices")
 
 

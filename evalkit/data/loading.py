@@ -57,13 +57,27 @@ def _read_text(path: Path) -> str:
         raise DataError(f"cannot read {path}: {exc}") from None
 
 
+def _read_parquet(path: Path) -> list[Row]:
+    """Rows of a Parquet file (the hub's own format, e.g. MMLU-Pro); list columns become Python lists."""
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]  # a dependency of datasets
+    except ImportError:  # pragma: no cover - datasets requires pyarrow
+        raise DataError(f"reading {path} needs pyarrow: pip install pyarrow") from None
+    try:
+        return pq.read_table(path).to_pylist()  # type: ignore[no-any-return]
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as Parquet: {exc}") from None
+
+
 def _read_file(path: Path, source: LocalSource) -> list[Row]:
-    text = _read_text(path)
     fmt = source.format
     if fmt == "auto":
         name = path.name.removesuffix(".gz")
         fmt = "csv" if name.endswith(".csv") else "jsonl" if name.endswith(".jsonl") else "json"
-        fmt = "text" if name.endswith(".txt") else fmt
+        fmt = "text" if name.endswith(".txt") else "parquet" if name.endswith(".parquet") else fmt
+    if fmt == "parquet":
+        return _read_parquet(path)
+    text = _read_text(path)
     if fmt == "text":  # e.g. BIG-Bench-Hard's cot-prompts/<task>.txt: one prompt per file
         return [{"text": text}]
     if fmt == "csv":

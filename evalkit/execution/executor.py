@@ -37,6 +37,7 @@ class ExecutionStats:
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    reasoning_tokens: int = 0  # included in completion_tokens
     wall_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
@@ -113,6 +114,7 @@ class Executor:
             self.cache.put(key, self.backend.identity, result)
         self.stats.prompt_tokens += result.usage.prompt_tokens
         self.stats.completion_tokens += result.usage.completion_tokens
+        self.stats.reasoning_tokens += result.usage.reasoning_tokens
 
     async def _run_concurrent(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook

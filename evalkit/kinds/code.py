@@ -24,6 +24,7 @@ from pydantic import Field
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder, template_context
+from evalkit.kinds.sampling import samples_per_item
 from evalkit.sandbox import Limits, Sandbox, Verdict
 from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
@@ -56,9 +57,9 @@ class CodeKind:
                  fewshot_pool: list[Sample] | None = None, config: Any = None, **_: Any) -> None:
         self.spec = spec
         self.options = options = options or kind_options(CodeOptions, spec)
-        self.n = int(getattr(config, "samples_per_task", 1))
-        if config is not None:
-            _check_config(spec, config, self.n)
+        if config is not None and not getattr(config, "allow_code_execution", False):
+            raise ConfigError(_REFUSAL.format(name=spec.name))  # no code execution without consent
+        self.n = samples_per_item(spec, config)
         self.allowed = bool(getattr(config, "allow_code_execution", False))
         try:
             self._prefix = _ENV.from_string(options.prefix)
@@ -151,16 +152,3 @@ class CodeKind:
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "
             "sandbox (see docs/coding.md for what the sandbox does and does not isolate)")
-
-
-def _check_config(spec: BenchmarkSpec, config: Any, n: int) -> None:
-    """Refuse before any model call: no code execution without consent, no pass@k from identical samples."""
-    if not getattr(config, "allow_code_execution", False):
-        raise ConfigError(_REFUSAL.format(name=spec.name))
-    backend = getattr(config, "backend", None)
-    temperature = getattr(backend, "temperature", None)
-    temperature = spec.generation.temperature if temperature is None else temperature
-    predictions = str(getattr(config, "model", "") or "").startswith("predictions:")
-    if n > 1 and temperature <= 0 and not predictions:
-        raise ConfigError(f"--samples-per-task {n} with temperature 0 draws the same answer {n} times: "
-                          "pass --temperature (e.g. 0.8) for pass@k")

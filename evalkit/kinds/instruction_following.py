@@ -20,7 +20,13 @@ from typing import Any, ClassVar
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import PromptBuilder
-from evalkit.scoring.ifeval import MissingDependency, checked_kwargs, follow_loose, follow_strict
+from evalkit.scoring.ifeval import (
+    MissingDependency,
+    checked_kwargs,
+    ensure_available,
+    follow_loose,
+    follow_strict,
+)
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
 from evalkit.stats.aggregate import metric_table
@@ -58,6 +64,10 @@ class InstructionFollowingKind:
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
         instructions_of(sample)  # a malformed row stops the run before any model call
+        try:
+            ensure_available()  # so does a missing Punkt model or langdetect (loaded once, then cached)
+        except MissingDependency as exc:
+            raise ConfigError(str(exc)) from None
         return [self.prompts.generate_request(sample)]
 
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:

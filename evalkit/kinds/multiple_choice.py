@@ -8,14 +8,18 @@ choice, context = the rendered prompt (few-shot included), continuation = ``targ
 the rendered ``choice_text``. Every samples.jsonl row carries ``choice_logliks``.
 
 Generate mode: the prompt from ``options.generate_prompt`` lists the choices as letters; the letter
-is pulled out of the reply (evalkit.scoring.choice). A reply with no valid letter is *invalid*: it
-counts as wrong in ``acc`` and is counted apart in ``invalid`` and ``n_invalid``.
+is pulled out of the reply by ``options.extractor`` (scoring/letter_extractors.py; default evalkit's own,
+scoring/choice.py). A reply with no valid letter is *invalid*: it counts as wrong in ``acc`` and is
+counted apart in ``invalid`` and ``n_invalid`` (unless the extractor defines a guess, as MMLU-Pro's
+authors do; a guessed reply is still counted invalid). A leading reasoning block is set apart first and a
+cut-off reply is *truncated*: wrong, counted in ``truncated`` / ``n_truncated`` (scoring/reasoning.py).
 
 ``options``:
   target_delimiter: " "                   put between the context and each choice
   choice_text:      "{{ choice }}"        jinja2; sees the sample's fields plus choice, index, letter
   metrics:          [acc, acc_norm]       log-likelihood metrics, by name in CHOICE_METRICS (mc2: TruthfulQA)
   generate_prompt:  {style, system, template, …}   a ``prompt`` section for generate mode
+  extractor:        choice | mmlu_pro | gpqa   how generate mode reads the chosen letter
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ from pydantic import Field, field_validator
 from evalkit.errors import ConfigError, DataError
 from evalkit.kinds.base import MetricInfo, Scored, kind_options
 from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
-from evalkit.scoring.choice import LETTERS, extract_choice
+from evalkit.scoring.choice import LETTERS
+from evalkit.scoring.letter_extractors import EXTRACTORS, letter_extractor
+from evalkit.scoring.reasoning import split_reply
 from evalkit.specs.benchmark import BenchmarkSpec, Prompt
 from evalkit.specs.options import KindOptions
 from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
@@ -93,6 +99,14 @@ class MultipleChoiceOptions(KindOptions):
     choice_text: str = "{{ choice }}"  # jinja2; sees the sample's fields plus choice, index, letter
     metrics: list[str] = Field(default_factory=lambda: ["acc", "acc_norm"], min_length=1)
     generate_prompt: Prompt | None = None  # the prompt for generate mode (the letters are asked for)
+    extractor: str = "choice"  # how generate mode reads the letter: choice | mmlu_pro | gpqa
+
+    @field_validator("extractor")
+    @classmethod
+    def _known_extractor(cls, name: str) -> str:
+        if name not in EXTRACTORS:
+            raise ValueError(f"unknown extractor {name!r}; known: {', '.join(EXTRACTORS)}")
+        return name
 
     @field_validator("metrics")
     @classmethod
@@ -123,18 +137,22 @@ class MultipleChoiceKind:
             self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": self.options.generate_prompt}),
                                                   fewshot_pool)
         self._mode = "generate" if spec.modes == ["generate"] else "loglikelihood"
+        self.extractor = letter_extractor(self.options.extractor, f"benchmark {spec.name}")
 
     # --- what is reported -------------------------------------------------------------------
     def metrics(self) -> list[MetricInfo]:
         """The metrics of the mode last scored (the runner asks after scoring)."""
         if self._mode == "generate":
-            return [MetricInfo("acc"), MetricInfo("invalid", higher_is_better=False)]
+            return [MetricInfo("acc"), MetricInfo("invalid", higher_is_better=False),
+                    MetricInfo("truncated", higher_is_better=False)]
         return [MetricInfo(name) for name in self.metric_names]
 
     def summarize(self, scored: list[Scored]) -> dict[str, Any]:
         if self._mode != "generate":
             return {}
-        return {"n_invalid": sum(1 for s in scored if s.error is None and s.scores.get("invalid") == 1.0)}
+        ok = [s for s in scored if s.error is None]
+        return {"n_invalid": sum(1 for s in ok if s.scores.get("invalid") == 1.0),
+                "n_truncated": sum(1 for s in ok if s.scores.get("truncated") == 1.0)}
 
     # --- requests ---------------------------------------------------------------------------
     def _checked_choices(self, sample: Sample) -> tuple[str, ...]:
@@ -194,8 +212,17 @@ class MultipleChoiceKind:
     def _score_letter(self, sample: Sample, result: Result) -> Scored:
         assert isinstance(result, GenerateResult)
         choices = sample.choices or ()
-        chosen = extract_choice(result.text, len(choices), choices)
-        scores: dict[str, float | None] = {"acc": float(chosen == sample.target),
-                                           "invalid": float(chosen is None)}
-        extracted = LETTERS[chosen] if chosen is not None else None
-        return Scored(sample=sample, prompt="", output=result.text, scores=scores, extracted=extracted)
+        reply = split_reply(result)
+        chosen = None if reply.unclosed else self.extractor.pick(reply.answer, choices)
+        why = reply.truncation(answer_found=chosen is not None)
+        invalid = chosen is None and why is None
+        guessed = invalid and self.extractor.guess is not None
+        if guessed:
+            assert self.extractor.guess is not None
+            chosen = self.extractor.guess(len(choices))
+        scores: dict[str, float | None] = {"acc": float(chosen == sample.target), "invalid": float(invalid),
+                                           "truncated": float(why is not None)}
+        extracted = LETTERS[chosen] if chosen is not None and chosen < len(LETTERS) else None
+        extra = {"finish_reason": result.finish_reason, "reasoning": reply.reasoning, "truncated": why,
+                 "guessed": guessed}
+        return Scored(sample=sample, prompt="", output=result.text, scores=scores, extracted=extracted, extra=extra)

@@ -8,12 +8,18 @@ _NUMBER = re.compile(r"-?\$?\s?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 
 
 def extract_regex(text: str, pattern: str, group: int = 1, select: str = "first") -> str | None:
-    """The given group of the first (or last) match of ``pattern``."""
+    """The given group of the first (or last) match of ``pattern``.
+
+    When that group did not take part in the match (an alternation such as lm-evaluation-harness's
+    ``(-?[$0-9.,]{2,})|(-?[0-9]+)``), the first group that did is used, as lm-eval's regex filter does.
+    """
     matches = list(re.finditer(pattern, text, flags=re.MULTILINE))
     if not matches:
         return None
     match = matches[0] if select == "first" else matches[-1]
     value = match.group(group) if match.re.groups >= group else match.group(0)
+    if value is None:
+        value = next((g for g in match.groups() if g), None)
     return value.strip() if value is not None else None
 
 

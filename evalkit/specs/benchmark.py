@@ -33,10 +33,10 @@ class HubSource(_Strict):
 
 
 class LocalSource(_Strict):
-    """Where tests get the data: files under ``--data-dir`` (glob allowed; .jsonl/.json/.csv/.gz)."""
+    """Where tests get the data: files under ``--data-dir`` (glob allowed; .jsonl/.json/.csv/.parquet/.gz)."""
 
     files: str
-    format: Literal["jsonl", "json", "csv", "text", "auto"] = "auto"  # text: a whole file is one row {"text"}
+    format: Literal["jsonl", "json", "csv", "text", "parquet", "auto"] = "auto"  # text: a whole file is one row {"text"}
     records: str | None = None  # JSON key holding the list of rows (e.g. "examples")
     fields: dict[str, str] | None = None
 

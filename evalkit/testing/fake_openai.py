@@ -9,6 +9,10 @@ prove that a re-run made zero model calls. What the "model" says comes from a re
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
+An answers entry may also carry ``"reasoning"`` (returned as the message's ``reasoning_content``, as vLLM
+and DeepSeek do, and counted in ``usage.completion_tokens_details.reasoning_tokens``) and
+``"finish_reason"`` (e.g. ``"length"``); a responder may return such a dict (``content``, ``reasoning``,
+``finish_reason``) instead of text.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from typing import Any
 
 from aiohttp import web
 
-Reply = str | dict[str, Any]  # text, or {"content": text | None, "tool_calls": [{"name", "arguments"}]}
+# text, or {"content": text | None, "tool_calls": [{"name", "arguments"}], "reasoning": text, "finish_reason"}
+Reply = str | dict[str, Any]
 Responder = Callable[[dict[str, Any]], Reply]
 FAULTS = ("429", "500", "503", "hang", "drop", "malformed")
 
@@ -44,8 +49,13 @@ def answers_responder(path: str, default: str) -> Responder:
                     return {"content": entry.get("output"), "tool_calls": entry["tool_calls"]}
                 outputs = entry.get("outputs")
                 if outputs:  # one answer per sampling seed (pass@k: replica i is sent seed + i)
-                    return str(outputs[int(body.get("seed") or 0) % len(outputs)])
-                return str(entry["output"])
+                    content = str(outputs[int(body.get("seed") or 0) % len(outputs)])
+                else:
+                    content = str(entry["output"])
+                if "reasoning" in entry or "finish_reason" in entry:
+                    return {"content": content, "reasoning": entry.get("reasoning"),
+                            "finish_reason": entry.get("finish_reason", "stop")}
+                return content
         return default
 
     return respond
@@ -129,13 +139,16 @@ class FakeOpenAI:
         text = message["content"] or ""
         self.stats["completed"] += 1
         self.log.append(body)
+        thinking = len(message.get("reasoning_content", "").split())
+        completion = len(text.split()) + thinking
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         return web.json_response({
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": len(text.split()),
-                      "total_tokens": prompt_tokens + len(text.split())},
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                      "total_tokens": prompt_tokens + completion,
+                      "completion_tokens_details": {"reasoning_tokens": thinking}},
         })
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
@@ -145,8 +158,10 @@ class FakeOpenAI:
             return fault
         await asyncio.sleep(self.latency)
         prompt = _last_text(body)
-        text = self.responder(body)
-        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}
+        reply = self.responder(body)
+        text = reply if isinstance(reply, str) else str(reply.get("content") or "")
+        finish = "stop" if isinstance(reply, str) else reply.get("finish_reason", "stop")
+        choice: dict[str, Any] = {"index": 0, "text": text, "finish_reason": finish, "logprobs": None}
         if body.get("echo") and body.get("logprobs") is not None:
             choice["text"] = prompt + " ."
             choice["logprobs"] = _word_logprobs(prompt + " .")
@@ -170,7 +185,9 @@ def chat_message(reply: Reply) -> tuple[dict[str, Any], str]:
     message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
     if calls:
         message["tool_calls"] = calls
-    return message, "tool_calls" if calls else "stop"
+    if reply.get("reasoning") is not None:  # as vLLM and DeepSeek return a reasoning model's thinking
+        message["reasoning_content"] = reply["reasoning"]
+    return message, reply.get("finish_reason") or ("tool_calls" if calls else "stop")
 
 
 def _word_logprobs(text: str) -> dict[str, Any]:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from evalkit.scoring.ifeval.text import MissingDependency
+from evalkit.scoring.ifeval.text import MissingDependency, ensure_available
 from evalkit.scoring.ifeval.verifiers import VERIFIERS, checked_kwargs
 
 INSTRUCTION_IDS: tuple[str, ...] = tuple(sorted(VERIFIERS))
 
-__all__ = ["INSTRUCTION_IDS", "MissingDependency", "checked_kwargs", "follow_loose", "follow_strict",
-           "is_followed", "loose_variants"]
+__all__ = ["INSTRUCTION_IDS", "MissingDependency", "checked_kwargs", "ensure_available", "follow_loose",
+           "follow_strict", "is_followed", "loose_variants"]
 
 
 def is_followed(instruction_id: str, response: str, kwargs: dict[str, Any]) -> bool:

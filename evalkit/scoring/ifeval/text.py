@@ -39,6 +39,12 @@ def _sentence_tokenizer() -> Any:
     return PunktSentenceTokenizer(params)
 
 
+def ensure_available() -> None:
+    """Load the Punkt model and the language profiles now; MissingDependency names what is not installed."""
+    _sentence_tokenizer()
+    _language_factory()
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences as NLTK's Punkt English tokenizer finds them."""
     return list(_sentence_tokenizer().tokenize(text))

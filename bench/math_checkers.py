@@ -1,0 +1,116 @@
+"""math-verify vs evalkit's own LaTeX checker (scoring/math_equiv.py) on real model outputs for MATH-500.
+
+    python bench/math_checkers.py [--limit 100] [--max-tokens 512] [--outputs RUN/samples.jsonl]
+
+Without ``--outputs`` it serves the embedded SmolLM2-135M-Instruct GGUF with llama.cpp (xllamacpp) on
+127.0.0.1, runs ``evalkit run --benchmark math500`` against it, and reads the run's samples.jsonl. Each
+output is then checked three ways: the last ``\\boxed{}`` with math_equiv, the same boxed answer with
+math-verify, and math-verify's own extraction from the whole reply (what lighteval does). MATH-500's own
+``solution`` texts are checked too, as outputs known to be right. It prints the counts and every
+disagreement (problem id, gold, extracted answers), never the problem text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_SERVER = """
+import sys, time, xllamacpp
+params = xllamacpp.CommonParams()
+params.model.path = sys.argv[1]
+params.hostnames = ["127.0.0.1"]
+params.port = int(sys.argv[2])
+params.n_ctx = 4096
+params.n_parallel = 2
+server = xllamacpp.Server(params)
+print("listening", flush=True)
+while True:
+    time.sleep(3600)
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def generate(data: Path, limit: int, max_tokens: int, out: Path) -> Path:
+    sys.path.insert(0, str(REPO))
+    from evalkit.backends.hf import embedded_gguf
+
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(embedded_gguf()), str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("llama.cpp server did not start") from None
+                time.sleep(1)
+        subprocess.run([sys.executable, "-m", "evalkit", "run", "--model", "openai:smollm2", "--base-url",
+                        f"http://127.0.0.1:{port}/v1", "--benchmark", "math500", "--limit", str(limit),
+                        "--max-tokens", str(max_tokens), "--concurrency", "2", "--data-dir", str(data),
+                        "--out", str(out), "-q"], check=True, cwd=REPO)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return out / "samples.jsonl"
+
+
+def compare(items: list[tuple[str, str, str]], label: str) -> None:
+    from evalkit.scoring.extract import extract_last_boxed
+    from evalkit.scoring.math_equiv import is_equiv
+    from evalkit.scoring.verified_math import extract_answer, is_verified
+
+    counts = [0, 0, 0]
+    disagreements = []
+    for item_id, gold, output in items:
+        boxed = extract_last_boxed(output)
+        found = extract_answer(output)
+        verdicts = (is_equiv(boxed, gold), is_verified(boxed, gold), is_verified(found, gold))
+        counts = [c + v for c, v in zip(counts, verdicts)]
+        if len(set(verdicts)) > 1:
+            disagreements.append((item_id, gold, boxed, found, verdicts))
+    n = len(items)
+    print(f"\n{label}: {n} outputs; correct by math_equiv(boxed) {counts[0]}, math-verify(boxed) {counts[1]}, "
+          f"math-verify(whole reply, lighteval) {counts[2]}; {len(disagreements)} disagreements")
+    for item_id, gold, boxed, found, verdicts in disagreements:
+        print(f"  {item_id}: gold {gold!r} boxed {boxed!r} math-verify found {found!r} -> "
+              f"math_equiv {verdicts[0]}, mv(boxed) {verdicts[1]}, mv(reply) {verdicts[2]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--limit", type=int, default=100)
+    parser.add_argument("--max-tokens", type=int, default=512)
+    parser.add_argument("--outputs", type=Path, help="a run's samples.jsonl (skips generation)")
+    args = parser.parse_args()
+    sys.path.insert(0, str(REPO))
+    data = args.data_dir.resolve()
+    rows = [json.loads(line) for line in (data / "math500" / "test.jsonl").read_text().splitlines() if line]
+    compare([(r["unique_id"], r["answer"], r["solution"]) for r in rows], "MATH-500 reference solutions")
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = args.outputs or generate(data, args.limit, args.max_tokens, Path(tmp) / "run")
+        outputs = [json.loads(line) for line in samples.read_text().splitlines() if line]
+        gold = {r["unique_id"]: r["answer"] for r in rows}
+        compare([(s["id"], gold[s["id"]], s["output"] or "") for s in outputs if s["benchmark"] == "math500"],
+                "SmolLM2-135M-Instruct (llama.cpp, greedy)")
+
+
+if __name__ == "__main__":
+    main()
