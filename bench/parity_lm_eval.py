@@ -26,6 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from evalkit.backends.gguf_to_hf import convert_gguf
+from evalkit.backends.hf import embedded_gguf
+
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("EVALKIT_DATA_DIR", REPO.parent / "shared" / "data"))
 ARC = DATA / "arc_challenge" / "ARC-Challenge-Test.jsonl"
@@ -54,27 +57,6 @@ metric_list:
 metadata:
   version: 1.0
 """
-
-
-def convert_gguf(target: Path) -> None:
-    """The embedded GGUF as a plain HF directory (a GGUF-loaded model refuses save_pretrained)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from evalkit.backends.hf import embedded_gguf
-
-    gguf = embedded_gguf()
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    config = loaded.config
-    config.quantization_config = None
-    if hasattr(config, "__dict__"):
-        config.__dict__.pop("quantization_config", None)
-    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    fresh.load_state_dict(loaded.state_dict())
-    target.mkdir(parents=True, exist_ok=True)
-    fresh.save_pretrained(target)
-    tokenizer.save_pretrained(target)
 
 
 def hub_layout(limit: int | None, path: Path) -> list[str]:
@@ -134,7 +116,7 @@ def main() -> None:
         sys.exit(f"{LM_EVAL} not found; see this script's docstring for the one-time setup")
     if not (MODEL_DIR / "config.json").is_file():
         print(f"converting the embedded GGUF to {MODEL_DIR} …", flush=True)
-        convert_gguf(MODEL_DIR)
+        convert_gguf(embedded_gguf(), MODEL_DIR)
     work = args.out or Path(tempfile.mkdtemp(prefix="parity-"))
     work.mkdir(parents=True, exist_ok=True)
     ids = hub_layout(args.limit, work / "arc_hub_layout.jsonl")

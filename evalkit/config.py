@@ -45,6 +45,11 @@ class RunConfig:
     candidate_name: str | None = None  # the judged model's name in judgments (default: --model)
     label: str | None = None  # the run's short name in reports (default: the model id)
     quiet: bool = False
+    pricing: Path | None = None  # a price file replacing the shipped prices of the models it lists
+    max_cost: float | None = None  # USD for the whole run (resumes included)
+    max_tokens_total: int | None = None
+    force: bool = False  # start even when the estimate is past the budget
+    adaptive_concurrency: bool = True  # AIMD on 429s within [1, concurrency]
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -81,6 +86,12 @@ class RunConfig:
             raise ConfigError(f"--jury must be majority or mean, got {self.jury!r}")
         if len(set(self.judges)) != len(self.judges):
             raise ConfigError("--judge names the same judge twice; give each judge once")
+        if self.max_cost is not None and not self.max_cost > 0:
+            raise ConfigError(f"--max-cost must be a positive number of USD, got {self.max_cost:g}")
+        if self.max_tokens_total is not None and self.max_tokens_total < 1:
+            raise ConfigError(f"--max-tokens-total must be at least 1, got {self.max_tokens_total}")
+        if self.pricing is not None and not self.pricing.is_file():
+            raise ConfigError(f"--pricing {self.pricing} is not a file")
         if self.backend.max_tokens is not None and self.backend.max_tokens < 1:
             raise ConfigError(f"--max-tokens must be at least 1, got {self.backend.max_tokens}")
         if self.backend.reasoning_effort is not None and self.backend.reasoning_effort not in REASONING_EFFORTS:

@@ -4,7 +4,8 @@
     ├── ConfigError         bad flag value, bad YAML spec, unknown benchmark / judge / model
     ├── DataError           unreadable or malformed data file or data row
     ├── BackendError        endpoint unreachable, key missing or rejected, model not loadable
-    └── JudgeOutputError    judge output that cannot be parsed (when not recoverable)
+    ├── JudgeOutputError    judge output that cannot be parsed (when not recoverable)
+    └── BudgetReached       the run stopped at --max-cost / --max-tokens-total (exit 3; resumable)
 
 Anything else escaping to the CLI is a bug in evalkit and keeps its traceback.
 """
@@ -32,3 +33,10 @@ class BackendError(EvalkitError):
 
 class JudgeOutputError(EvalkitError):
     """Judge output could not be parsed into a verdict."""
+
+
+class BudgetReached(EvalkitError):
+    """The run stopped at its budget: calls in flight finished and were journaled, no new one started.
+    Running the same command with a higher budget resumes without repeating a call."""
+
+    exit_code = 3

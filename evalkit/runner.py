@@ -16,8 +16,11 @@ from typing import Any
 from evalkit.backends.base import Backend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
-from evalkit.errors import ConfigError
+from evalkit.errors import BudgetReached, ConfigError
+from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, Outcome, RetryPolicy
+from evalkit.execution.ledger import CostLedger
+from evalkit.execution.pricing import load_prices
 from evalkit.execution.progress import Progress
 from evalkit.execution.store import ResponseStore
 from evalkit.kinds.base import Scored
@@ -38,6 +41,7 @@ class RunSummary:
     n_errors: int
     exceeded_error_rate: bool
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
+    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
@@ -110,6 +114,8 @@ class Runner:
         config.validate()
         self.config = config
         self.rundir = RunDir(config.out or _default_out(config))
+        self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total))
+        self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
 
     async def run(self) -> RunSummary:
         config = self.config
@@ -122,13 +128,16 @@ class Runner:
             modes = [choose_mode(task, backend, config.mode) for task in tasks]
             plan = [[[_apply_overrides(r, config) for r in task.kind.requests(s, mode)] for s in task.samples]
                     for task, mode in zip(tasks, modes)]
+            estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
             self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
                 stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                manifest.update(status="interrupted" if stopped else "failed", finished_at=_now(),
+                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                                cost_estimate=estimate, concurrency=self.concurrency,
                                 error=None if stopped else (str(exc) or type(exc).__name__))
                 self.rundir.record_stop(manifest)
                 raise
@@ -148,6 +157,8 @@ class Runner:
             if extra is not None:
                 entry.update(extra(scored))
             results["benchmarks"][task.spec.name] = entry
+            self.ledger.add_benchmark(task.spec.name, [(o.result.usage, o.cost_usd) for outs in task_outcomes
+                                                       for o in outs if o.result is not None and not o.cached])
             rows.extend(self._row(task.spec.name, s) for s in scored)
             total += entry["n"]
             errors += entry["n_errors"]
@@ -160,11 +171,32 @@ class Runner:
             results["judge_bias"] = write_judge_outputs(self.rundir.path, judged, config.seed)
             failures = failed_judges(judged)
         self.rundir.write_json(self.rundir.results_path, results)
+        cost = self.ledger.summary()
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
-                        execution=exec_stats, n_samples=total, n_errors=errors)
+                        execution=exec_stats, n_samples=total, n_errors=errors, cost=cost, cost_estimate=estimate,
+                        concurrency=self.concurrency)
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
-        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures))
+        return RunSummary(self.rundir.path, results, total, errors, exceeded, tuple(failures), cost)
+
+    def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
+        """Before any call: what earlier invocations on this run directory paid, and whether the
+        estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force)."""
+        budget = self.ledger.budget
+        if budget.limited and backend.is_batched:
+            raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        journal = ResponseStore(self.rundir.journal_path)
+        cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
+        try:
+            budget.spent_usd, budget.spent_tokens = journal.paid()
+            if not budget.limited:
+                return None
+            flat = [r for task_plan in plan for reqs in task_plan for r in reqs]
+            return self.ledger.check_start(backend, flat, journal, cache, self.config.force)
+        finally:
+            journal.close()
+            if cache is not None:
+                cache.close()
 
     def _manifest(self, backend: Backend, tasks: list[Task], modes: list[str],
                   plan: list[list[list[Request]]], started: float) -> dict[str, Any]:
@@ -221,15 +253,16 @@ class Runner:
         for key, value in more.items():
             stats[key] = stats.get(key, 0) + value
 
-    async def _run_executor(self, backend: Backend, requests: list[Request],
-                            label: str) -> tuple[list[Outcome], dict[str, Any]]:
+    async def _run_executor(self, backend: Backend, requests: list[Request], label: str,
+                            role: str = "model") -> tuple[list[Outcome], dict[str, Any]]:
         """Answer requests through the journal (always) and the shared cache (unless --no-cache)."""
         config = self.config
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache else None
         executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
-                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout))
-        progress = Progress(len(requests), label, quiet=config.quiet)
+                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout),
+                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency)
+        progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
         finally:
@@ -237,6 +270,8 @@ class Runner:
             journal.close()
             if cache is not None:
                 cache.close()
+            if not backend.is_batched:
+                self.concurrency[label] = executor.controller.as_dict()
         return outcomes, executor.stats.as_dict()
 
     async def judge(self, kind: Any, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
@@ -269,7 +304,7 @@ class Runner:
     async def _ask(self, judge: Backend, judge_name: str, per_sample: list[list[Request]], label: str,
                    exec_stats: dict[str, Any]) -> list[list[Outcome]]:
         flat = [r for reqs in per_sample for r in reqs]
-        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})")
+        outcomes, stats = await self._run_executor(judge, flat, f"{label} ({judge_name})", role="judge")
         totals = exec_stats.setdefault("judges", {}).setdefault(judge_name, {})
         for key, value in stats.items():
             totals[key] = totals.get(key, 0) + value

@@ -73,6 +73,7 @@ Request = GenerateRequest | LoglikelihoodRequest
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # the part of prompt_tokens the provider served from its prompt cache
     reasoning_tokens: int = 0  # part of completion_tokens (``completion_tokens_details.reasoning_tokens``)
 
 

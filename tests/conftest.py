@@ -44,3 +44,19 @@ def fake_server() -> Iterator[Callable[..., RunningServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def smollm2_hf_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The embedded SmolLM2-135M-Instruct GGUF as a plain HF directory (float32), converted once."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gguf")
+    from evalkit.backends.gguf_to_hf import convert_gguf
+    from evalkit.backends.hf import embedded_gguf
+    from evalkit.errors import BackendError
+
+    try:
+        gguf = embedded_gguf()
+    except BackendError as exc:
+        pytest.skip(str(exc))
+    return convert_gguf(gguf, tmp_path_factory.mktemp("smollm2") / "hf")

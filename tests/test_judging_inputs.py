@@ -132,8 +132,17 @@ def test_several_files_and_globs_are_read_together(tmp_path, data_dir):
     section = json.loads((out / "bias.json").read_text())["judge_bias"]
     judge = section["weighted_alpaca_eval_gpt4_turbo"]
     assert judge["n_judgments"] == 3 * 805
-    # the three candidates are kept apart: the raw win rate pools them (each pair scores its own model_a)
-    assert judge["length"]["raw_win_rate"]["n"] == 3 * 805
+    # the three candidates are kept apart: each match-up has its own win rates, equal to its file's alone
+    assert judge["length"]["raw_win_rate"]["n"] == 3 * 805  # the pooled figure
+    for model in models:
+        single = run_cli("bias", "--judgments", str(tmp_path / model / "annotations.json"), "--resamples", "0",
+                         "--out", str(tmp_path / f"alone-{model}"))
+        assert single.returncode == 0, single.stderr
+        alone = json.loads((tmp_path / f"alone-{model}" / "bias.json").read_text())["judge_bias"]
+        mine = judge["by_matchup"][f"{model} vs gpt4_1106_preview"]
+        assert mine["length"] == alone["weighted_alpaca_eval_gpt4_turbo"]["length"]
+        assert mine["style"] == alone["weighted_alpaca_eval_gpt4_turbo"]["style"]
+    assert "per match-up" in proc.stdout
     pattern = str(tmp_path / "*" / "annotations.json")
     again = run_cli("bias", "--judgments", pattern, "--resamples", "0", "--out", str(tmp_path / "quoted"))
     assert again.returncode == 0, again.stderr

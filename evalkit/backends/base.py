@@ -19,11 +19,14 @@ from evalkit.types import Request, Result
 
 
 class RetryableError(Exception):
-    """A transient failure worth retrying, with the server's Retry-After when it sent one."""
+    """A transient failure worth retrying, with the server's Retry-After when it sent one.
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    ``rate_limited`` marks a 429: the executor lowers its concurrency for the whole run on a run of them."""
+
+    def __init__(self, message: str, retry_after: float | None = None, rate_limited: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class RequestError(Exception):
@@ -37,6 +40,7 @@ class Backend(Protocol):
     is_batched: bool
     supports_loglikelihood: bool
     prefers_loglikelihood: bool  # default mode for multiple-choice benchmarks
+    billing_model: str | None  # the model's name in a price list; None for local models (no per-token price)
 
     async def call(self, request: Request) -> Result:
         """Answer one request (API backends)."""

@@ -1,4 +1,4 @@
-"""``--model PROVIDER:NAME`` → a Backend. Providers import their SDKs lazily (torch only for hf)."""
+"""``--model PROVIDER:NAME`` → a Backend. Providers import their SDKs lazily (torch only for hf and vllm)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,18 @@ class BackendOptions:
     max_tokens: int | None = None  # overrides the spec's generation.max_tokens
     reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
     max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
+    # vllm: models (each default leaves the choice to vLLM)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    engine_args: tuple[str, ...] = ()  # KEY=VALUE, checked against the installed vLLM's options
 
 
 _PROVIDERS: dict[str, str] = {
     "openai": "evalkit.backends.openai_api:create",
     "openai-completions": "evalkit.backends.openai_api:create_completions",
     "hf": "evalkit.backends.hf:create",
+    "vllm": "evalkit.backends.vllm:create",
     "predictions": "evalkit.backends.predictions:create",
 }
 
@@ -57,5 +63,5 @@ def create_backend(model: str | None, options: BackendOptions) -> Backend:
         factory: Any = getattr(importlib.import_module(module_name), attr)
     except ImportError as exc:
         raise ConfigError(f"--model {model!r} needs an optional dependency: {exc.name} is not installed "
-                          f"(pip install 'evalkit[local]' for hf models)") from None
+                          f"(pip install 'evalkit[local]' for hf models, 'evalkit[vllm]' for vllm)") from None
     return factory(name, options)  # type: ignore[no-any-return]

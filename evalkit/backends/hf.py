@@ -13,15 +13,15 @@ ids, so a batched score equals the one-at-a-time score up to float rounding.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from evalkit.backends.base import RequestError
 from evalkit.backends.hf_model import LoadedModel, load_model
+from evalkit.backends.local_text import cut_at_stop, decide_chat_template, row_seed
 from evalkit.errors import BackendError
 from evalkit.types import (
     GenerateRequest,
@@ -53,6 +53,7 @@ class HFBackend:
     is_batched = True
     supports_loglikelihood = True
     prefers_loglikelihood = True
+    billing_model = None  # no per-token price
 
     def __init__(self, name: str, options: Any) -> None:
         self.name = f"hf:{name}"
@@ -60,7 +61,9 @@ class HFBackend:
         self.batch_timeout: float | None = options.batch_timeout  # wall-clock seconds one generation batch may take
         source = str(embedded_gguf()) if name == "embedded" else name
         self.loaded: LoadedModel = load_model(source, options.dtype, options.device)
-        self.use_chat_template = _decide_chat_template(options.chat_template, self.loaded)
+        self.codec = self.loaded.codec
+        self.use_chat_template = decide_chat_template(options.chat_template, self.codec.has_chat_template,
+                                                      self.loaded.source)
         self.identity = "|".join([
             "hf", name if name == "embedded" else self.loaded.source, self.loaded.gguf_file or "-",
             self.loaded.fingerprint, f"dtype={self.loaded.dtype_name}", f"chat_template={int(self.use_chat_template)}",
@@ -94,16 +97,7 @@ class HFBackend:
     # --- log-likelihood -----------------------------------------------------------------------
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """(context tokens, continuation tokens) as lm-evaluation-harness splits them."""
-        encode = self.loaded.encode
-        if not context:
-            tokens, prefix = encode(continuation, special=False), self.loaded.prefix_id
-            return ([prefix], tokens) if tokens[:1] != [prefix] else (tokens[:1], tokens[1:])
-        spaces = len(context) - len(context.rstrip())
-        if spaces:
-            context, continuation = context[:-spaces], context[-spaces:] + continuation
-        whole = encode(context + continuation)
-        context_ids = encode(context)
-        return context_ids, whole[len(context_ids):]
+        return self.codec.encode_pair(context, continuation)
 
     def _loglikelihoods(self, items: list[tuple[int, LoglikelihoodRequest]]
                         ) -> Iterator[tuple[int, Result | RequestError]]:
@@ -157,12 +151,7 @@ class HFBackend:
     # --- generation ---------------------------------------------------------------------------
     def render(self, request: GenerateRequest) -> str:
         """The exact text the model continues: the chat template for chat requests when enabled."""
-        if request.messages is None:
-            return request.prompt or ""
-        messages = request.chat_messages()
-        if self.use_chat_template:
-            return self.loaded.apply_chat_template(messages)
-        return "\n\n".join(m["content"] for m in messages)
+        return self.codec.render(request, self.use_chat_template)
 
     def _generations(self, items: list[tuple[int, GenerateRequest]]) -> Iterator[tuple[int, Result | RequestError]]:
         prepared = []
@@ -173,11 +162,10 @@ class HFBackend:
                                           f"model's {limit}-token context")
                 continue
             try:
-                ids = self.loaded.encode(self.render(request))  # the tokenizer's defaults, unless the text starts with BOS
+                ids = self.codec.prompt_ids(request, self.use_chat_template, limit)  # keeps an over-long prompt's end
             except Exception as exc:  # noqa: BLE001 - a template or tokenizer error errors this item only
                 yield index, RequestError(f"cannot tokenize the prompt: {type(exc).__name__}: {exc}")
                 continue
-            ids = ids[-(limit - request.max_tokens):]  # keep the end of an over-long prompt, as lm-evaluation-harness does
             prepared.append((index, request, ids))
         groups: dict[tuple[Any, ...], list[tuple[int, GenerateRequest, list[int]]]] = {}
         for item in prepared:
@@ -191,10 +179,10 @@ class HFBackend:
                 started = time.monotonic()
                 outputs = self.loaded.generate(
                     [ids for _, _, ids in batch], max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    seeds=[_row_seed(request) for _, request, _ in batch], stop=stop, max_time=self.batch_timeout)
+                    seeds=[row_seed(request) for _, request, _ in batch], stop=stop, max_time=self.batch_timeout)
                 overran = self.batch_timeout is not None and time.monotonic() - started >= self.batch_timeout
                 for (index, _, ids), (new_ids, hit_eos) in zip(batch, outputs):
-                    text, stopped = _cut_at_stop(self.loaded.decode(new_ids), stop)
+                    text, stopped = cut_at_stop(self.codec.decode(new_ids), stop)
                     if overran and not (hit_eos or stopped) and len(new_ids) < max_tokens:  # cut short, not done
                         yield index, RequestError(f"the batch ran past its {self.batch_timeout:g}s limit "
                                                   "(--batch-timeout) before this answer finished")
@@ -202,30 +190,6 @@ class HFBackend:
                     finish = "stop" if stopped or hit_eos else "length"
                     yield index, GenerateResult(text=text, finish_reason=finish,
                                                 usage=Usage(prompt_tokens=len(ids), completion_tokens=len(new_ids)))
-
-
-def _row_seed(request: GenerateRequest) -> int | None:
-    """Greedy rows need no seed; a sampled row's stream depends on its seed and prompt only,
-    never on which batch it landed in."""
-    if request.temperature <= 0:
-        return None
-    blob = f"{request.seed or 0}|{request.replica}|{request.prompt_text()}".encode()
-    return int.from_bytes(hashlib.sha256(blob).digest()[:8], "little") & (2**63 - 1)
-
-
-def _cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
-    cuts = [text.find(s) for s in stop if s and s in text]
-    if not cuts:
-        return text, False
-    return text[: min(cuts)], True
-
-
-def _decide_chat_template(requested: bool | None, loaded: LoadedModel) -> bool:
-    if requested is None:
-        return loaded.has_chat_template
-    if requested and not loaded.has_chat_template:
-        raise BackendError(f"{loaded.source} has no chat template; drop --chat-template (plain text is used)")
-    return requested
 
 
 def create(name: str, options: Any) -> HFBackend:

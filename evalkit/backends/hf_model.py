@@ -12,10 +12,11 @@ import functools
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from evalkit.backends.local_text import TextCodec
 from evalkit.errors import BackendError
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".json", ".model", ".txt")
@@ -33,18 +34,19 @@ class LoadedModel:
     device: Any
     max_length: int
 
+    codec: TextCodec = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.codec = TextCodec(self.tokenizer)
+
     # --- facts ----------------------------------------------------------------------------------
     @property
     def eos_id(self) -> int:
-        return int(self.tokenizer.eos_token_id if self.tokenizer.eos_token_id is not None else 0)
+        return self.codec.eos_id
 
     @property
     def pad_id(self) -> int:
-        return int(self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.eos_id)
-
-    @property
-    def has_chat_template(self) -> bool:
-        return bool(getattr(self.tokenizer, "chat_template", None))
+        return self.codec.pad_id
 
     @property
     def _cache_arg(self) -> str:
@@ -56,27 +58,6 @@ class LoadedModel:
     @property
     def n_parameters(self) -> int:
         return int(sum(p.numel() for p in self.model.parameters()))
-
-    # --- text ↔ tokens ------------------------------------------------------------------------
-    @property
-    def prefix_id(self) -> int:
-        """The token that stands in for an empty context (BOS, else EOS), as lm-evaluation-harness."""
-        bos = self.tokenizer.bos_token_id
-        return int(bos) if bos is not None else self.eos_id
-
-    def encode(self, text: str, special: bool | None = None) -> list[int]:
-        """Token ids; ``special=None`` means the tokenizer's own default (a BOS for Llama-style
-        tokenizers), except when the text already starts with the BOS string (lm-eval 0.4.x)."""
-        if special is None:
-            bos = self.tokenizer.bos_token
-            special = not (bos and text.startswith(bos))
-        return list(self.tokenizer(text, add_special_tokens=special)["input_ids"])
-
-    def decode(self, ids: list[int]) -> str:
-        return str(self.tokenizer.decode(ids, skip_special_tokens=True))
-
-    def apply_chat_template(self, messages: list[dict[str, str]]) -> str:
-        return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     # --- batched primitives ---------------------------------------------------------------------
     def _left_pad(self, rows: list[list[int]]) -> tuple[Any, Any, Any]:
@@ -234,7 +215,7 @@ class _StopOnText:
 
 
 # --- loading ------------------------------------------------------------------------------------
-def _fingerprint(directory: Path, gguf_file: str | None) -> str:
+def fingerprint_files(directory: Path, gguf_file: str | None) -> str:
     """Changes when the files change (a retrained checkpoint at the same path must not hit the cache)."""
     files = [directory / gguf_file] if gguf_file else sorted(p for p in directory.iterdir()
                                                               if p.is_file() and p.suffix in _WEIGHT_SUFFIXES)
@@ -242,30 +223,31 @@ def _fingerprint(directory: Path, gguf_file: str | None) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
-def _locate(source: str) -> tuple[str, str | None, Path | None]:
-    """(what to pass to from_pretrained, gguf file name, local directory or None for a hub id)."""
+def locate_model(source: str, provider: str = "hf") -> tuple[str, str | None, Path | None]:
+    """(what to pass to from_pretrained, gguf file name, local directory or None for a hub id);
+    ``provider`` names the ``--model`` prefix in error messages."""
     path = Path(source).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
-            raise BackendError(f"hf:{source}: no such GGUF file")
+            raise BackendError(f"{provider}:{source}: no such GGUF file")
         return str(path.parent.resolve()), path.name, path.parent.resolve()
     if path.is_file():
-        raise BackendError(f"hf:{source} is a file but not a model: pass a model directory or a .gguf file")
+        raise BackendError(f"{provider}:{source} is a file but not a model: pass a model directory or a .gguf file")
     if path.is_dir():
         if (path / "config.json").is_file():
             return str(path.resolve()), None, path.resolve()
         ggufs = sorted(path.glob("*.gguf"))
         if len(ggufs) == 1:
             return str(path.resolve()), ggufs[0].name, path.resolve()
-        raise BackendError(f"hf:{source} is not a model directory (no config.json"
+        raise BackendError(f"{provider}:{source} is not a model directory (no config.json"
                            f"{', and ' + str(len(ggufs)) + ' .gguf files: name one' if ggufs else ''})")
     if source.startswith((".", "/", "~")) or source.count("/") > 1 or os.sep + os.sep in source:
-        raise BackendError(f"hf:{source}: no such directory")
+        raise BackendError(f"{provider}:{source}: no such directory")
     return source, None, None  # a hub id
 
 
 @contextlib.contextmanager
-def _quiet_tqdm() -> Iterator[None]:
+def quiet_tqdm() -> Iterator[None]:
     """transformers' GGUF converter draws a raw tqdm bar that its progress-bar switch ignores."""
     try:
         from transformers import modeling_gguf_pytorch_utils as gguf_utils
@@ -283,12 +265,12 @@ def _quiet_tqdm() -> Iterator[None]:
         gguf_utils.tqdm = original
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-def _is_oom(exc: BaseException) -> bool:
+def is_oom(exc: BaseException) -> bool:
     return isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError" or any(
         marker in str(exc).lower() for marker in _OOM_MARKERS)
 
@@ -322,7 +304,7 @@ def _max_length(model: Any, tokenizer: Any) -> int:
     return value if isinstance(value, int) and 0 < value < 10**9 else 2048
 
 
-def _load_tokenizer(where: str, gguf_file: str | None, source: str) -> Any:
+def load_tokenizer(where: str, gguf_file: str | None, source: str, provider: str = "hf") -> Any:
     from transformers import AutoTokenizer
 
     try:
@@ -332,9 +314,9 @@ def _load_tokenizer(where: str, gguf_file: str | None, source: str) -> Any:
         if gguf_file and Path(where, "tokenizer.json").is_file():
             return AutoTokenizer.from_pretrained(where)  # the tokenizer sits next to the GGUF
         if gguf_file:
-            raise BackendError(f"hf:{source}: the GGUF holds no usable tokenizer ({_one_line(exc)}); "
+            raise BackendError(f"{provider}:{source}: the GGUF holds no usable tokenizer ({one_line(exc)}); "
                                "put tokenizer.json beside it or pass the original model directory") from None
-        raise BackendError(f"hf:{source}: cannot load its tokenizer: {_one_line(exc)}") from None
+        raise BackendError(f"{provider}:{source}: cannot load its tokenizer: {one_line(exc)}") from None
 
 
 def load_model(source: str, dtype: str, device: str) -> LoadedModel:
@@ -353,23 +335,23 @@ def load_model(source: str, dtype: str, device: str) -> LoadedModel:
                            "pip install 'evalkit[local]'") from None
     hf_logging.disable_progress_bar()
     torch_dtype, target, dtype_name = _resolve(dtype, device)
-    where, gguf_file, directory = _locate(source)
-    with _quiet_tqdm():
-        tokenizer = _load_tokenizer(where, gguf_file, source)
+    where, gguf_file, directory = locate_model(source)
+    with quiet_tqdm():
+        tokenizer = load_tokenizer(where, gguf_file, source)
     try:
         kwargs: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {}
-        with _quiet_tqdm():  # the GGUF converter draws its own progress bar
+        with quiet_tqdm():  # the GGUF converter draws its own progress bar
             model = AutoModelForCausalLM.from_pretrained(where, dtype=torch_dtype, **kwargs)
         model.to(target)
     except BackendError:
         raise
     except Exception as exc:  # noqa: BLE001 - loading fails in many library-specific ways
-        if _is_oom(exc):
+        if is_oom(exc):
             raise BackendError(f"hf:{source}: out of memory while loading ({dtype_name} on {target}); "
                                "try --dtype bfloat16, a smaller model or another --device") from None
-        raise BackendError(f"hf:{source}: cannot load the model: {_one_line(exc)}") from None
+        raise BackendError(f"hf:{source}: cannot load the model: {one_line(exc)}") from None
     model.eval()
-    fingerprint = _fingerprint(directory, gguf_file) if directory else str(
+    fingerprint = fingerprint_files(directory, gguf_file) if directory else str(
         getattr(model.config, "_commit_hash", None) or "hub")
     return LoadedModel(model=model, tokenizer=tokenizer, source=where if directory else source, gguf_file=gguf_file,
                        fingerprint=fingerprint, dtype_name=dtype_name, device=target,

@@ -58,6 +58,7 @@ class OpenAIBackend:
 
         self._openai = openai
         self.model = model
+        self.billing_model = model
         self.use_completions = use_completions
         self.name = f"{'openai-completions' if use_completions else 'openai'}:{model}"
         self.base_url = (base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
@@ -97,7 +98,9 @@ class OpenAIBackend:
             raise BackendError(f"{self.base_url} rejected the API key ({exc.status_code}): check OPENAI_API_KEY") from None
         except openai.NotFoundError:
             raise BackendError(f"model {self.model!r} or its endpoint was not found at {self.base_url}") from None
-        except (openai.RateLimitError, openai.InternalServerError, openai.ConflictError) as exc:
+        except openai.RateLimitError as exc:
+            raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc), rate_limited=True) from None
+        except (openai.InternalServerError, openai.ConflictError) as exc:
             raise RetryableError(f"HTTP {exc.status_code}", _retry_after(exc)) from None
         except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
             raise RequestError(f"HTTP {exc.status_code}: {exc.message}") from None
@@ -196,9 +199,10 @@ def _tool_calls(message: dict[str, Any]) -> tuple[ToolCall, ...]:
 
 def _usage(body: dict[str, Any]) -> Usage:
     usage = body.get("usage") or {}
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
     details = usage.get("completion_tokens_details") or {}
     return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
-                 reasoning_tokens=int(details.get("reasoning_tokens") or 0))
+                 cached_prompt_tokens=int(cached or 0), reasoning_tokens=int(details.get("reasoning_tokens") or 0))
 
 
 def continuation_logprob(tokens: list[str], values: list[float | None], offsets: list[int],

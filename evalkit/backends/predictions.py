@@ -141,6 +141,7 @@ class PredictionsBackend:
 
     is_batched = False
     supports_loglikelihood = True
+    billing_model = None  # no per-token price
 
     def __init__(self, path: Path) -> None:
         self.path = path

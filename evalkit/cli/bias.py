@@ -35,6 +35,16 @@ def _print_audit(section: dict[str, Any], group_by: str | None) -> None:
         table.add_row(judge, "invalid / judgments", f"{parts['n_invalid']} / {parts['n_judgments']}", "")
     console.print(table)
     for judge, parts in section.items():
+        if parts.get("by_matchup"):
+            each = Table(title=f"{judge}: win rate of model_a per match-up (95% bootstrap CIs)")
+            for column in ("model_a vs model_b", "raw", "length-controlled", "style-controlled", "n"):
+                each.add_column(column)
+            for name, figs in parts["by_matchup"].items():
+                length = figs["length"]
+                each.add_row(name, format_metric(length["raw_win_rate"]), format_metric(length["lc_win_rate"]),
+                             format_metric(figs["style"]["win_rate"]), str(length["raw_win_rate"]["n"]))
+            console.print(each)
+    for judge, parts in section.items():
         groups = parts["agreement"].get(f"by_{group_by}") if group_by else None
         if not groups or group_by is None:
             continue

@@ -13,7 +13,7 @@ from evalkit.cli.list_cmd import list_command
 from evalkit.cli.report import report_command
 from evalkit.cli.run import run_command
 from evalkit.cli.score import score_command
-from evalkit.errors import EvalkitError
+from evalkit.errors import BudgetReached, EvalkitError
 
 app = typer.Typer(
     name="evalkit",
@@ -34,6 +34,9 @@ app.command("report")(report_command)
 def main() -> None:
     try:
         app()
+    except BudgetReached as exc:  # a clean stop, not a failure: exit 3, resumable
+        print(f"stopped: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except EvalkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)

@@ -30,11 +30,15 @@ def run_command(
     max_tokens: Annotated[int | None, typer.Option(help="Override the benchmark's token limit per reply (reasoning models need room to think).")] = None,
     reasoning_effort: Annotated[str | None, typer.Option(help="Sent as reasoning_effort to OpenAI-compatible reasoning models: none, minimal, low, medium, high.")] = None,
     max_completion_tokens: Annotated[bool, typer.Option("--max-completion-tokens", help="Send the token limit as max_completion_tokens instead of max_tokens (OpenAI o-series and gpt-5 reject max_tokens).")] = False,
-    dtype: Annotated[str, typer.Option(help="hf models: auto, float32, bfloat16, float16.")] = "auto",
+    dtype: Annotated[str, typer.Option(help="hf and vllm models: auto, float32, bfloat16, float16.")] = "auto",
     device: Annotated[str, typer.Option(help="hf models: auto (CUDA when present), cpu, cuda, cuda:1…")] = "auto",
     batch_size: Annotated[int, typer.Option(help="hf models: batch size.")] = 16,
     batch_timeout: Annotated[float, typer.Option(help="hf models: wall-clock seconds one generation batch may take; the answers it cuts short are errored samples.")] = 600.0,
-    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    chat_template: Annotated[bool | None, typer.Option("--chat-template/--no-chat-template", help="hf and vllm models: apply the tokenizer's chat template (default: when it has one).")] = None,
+    max_model_len: Annotated[int | None, typer.Option(help="vllm models: context length (default: the model's).")] = None,
+    tensor_parallel_size: Annotated[int, typer.Option(help="vllm models: GPUs one replica is split over.")] = 1,
+    gpu_memory_utilization: Annotated[float | None, typer.Option(help="vllm models: share of GPU memory the engine may take (default: vLLM's).")] = None,
+    engine_arg: Annotated[list[str] | None, typer.Option(help="vllm models: another engine option KEY=VALUE (repeatable), e.g. enable_prefix_caching=true.")] = None,
     samples_per_task: Annotated[int, typer.Option(help="Completions per coding task (pass@k).")] = 1,
     allow_code_execution: Annotated[bool, typer.Option("--allow-code-execution", help="Run model-written code in the sandbox (coding benchmarks).")] = False,
     judge: Annotated[list[str] | None, typer.Option(help="Judge model (repeat for a jury), e.g. openai:gpt-4o.")] = None,
@@ -46,6 +50,11 @@ def run_command(
     judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
     judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    pricing: Annotated[Path | None, typer.Option(envvar="EVALKIT_PRICING", help="Price file (YAML, USD per 1M tokens) replacing the shipped prices of the models it lists (docs/cost.md).")] = None,
+    max_cost: Annotated[float | None, typer.Option(help="Budget in USD for the whole run: refuse to start when the estimate is past it, stop cleanly when reached (exit 3; rerun with a higher budget to resume).")] = None,
+    max_tokens_total: Annotated[int | None, typer.Option(help="Budget in tokens (prompt + completion), like --max-cost.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Start even when the cost estimate is past the budget (the run still stops at it).")] = False,
+    fixed_concurrency: Annotated[bool, typer.Option("--fixed-concurrency", help="Keep --concurrency fixed instead of lowering it on a run of 429s.")] = False,
     label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
@@ -63,15 +72,19 @@ def run_command(
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
         judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
+        pricing=pricing, max_cost=max_cost, max_tokens_total=max_tokens_total, force=force,
+        adaptive_concurrency=not fixed_concurrency,
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
                                chat_template=chat_template, temperature=temperature, top_p=top_p, seed=seed,
                                max_tokens=max_tokens, reasoning_effort=reasoning_effort,
-                               max_completion_tokens=max_completion_tokens),
+                               max_completion_tokens=max_completion_tokens,
+                               max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
+                               gpu_memory_utilization=gpu_memory_utilization, engine_args=tuple(engine_arg or ())),
     )
     summary = run(config)
-    print_results(summary.results, title=f"Results — {summary.out}")
+    print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
     if summary.n_errors:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)
     if summary.exceeded_error_rate:

@@ -13,10 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from evalkit.backends.base import Backend, RequestError, RetryableError
-from evalkit.errors import BackendError
+from evalkit.errors import BackendError, BudgetReached
+from evalkit.execution.adaptive import ConcurrencyController
+from evalkit.execution.cost import CostMeter
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
 from evalkit.types import Request, Result, request_key
+
+NOT_SENT = "not sent: the run's budget was reached"
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Outcome:
     result: Result | None
     error: str | None = None
     cached: bool = False
+    cost_usd: float | None = None  # what this run paid for it: 0 when cached, None when the model has no price
 
 
 @dataclass
@@ -34,6 +39,7 @@ class ExecutionStats:
     model_calls: int = 0  # attempts that reached the backend (retries included)
     cache_hits: int = 0
     retries: int = 0
+    rate_limited: int = 0  # attempts answered 429
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -70,6 +76,8 @@ class Executor:
         concurrency: int = 32,
         requests_per_minute: float | None = None,
         policy: RetryPolicy | None = None,
+        meter: CostMeter | None = None,
+        adaptive: bool = True,
     ) -> None:
         self.backend = backend
         self.journal = journal
@@ -78,6 +86,17 @@ class Executor:
         self.limiter = RateLimiter(requests_per_minute)
         self.policy = policy or RetryPolicy()
         self.stats = ExecutionStats()
+        self.meter = meter or CostMeter(None)
+        self.controller = ConcurrencyController(concurrency, adaptive=adaptive)
+
+    def progress_text(self, remaining: int) -> str:
+        """Spend so far, projected total and current concurrency, for the progress line."""
+        spend = self.meter.spend
+        if spend.cost_usd is None:
+            money = f"{spend.tokens:,} tokens (no price)"
+        else:
+            money = f"${spend.cost_usd:.4f} spent ~${self.meter.projected_usd(remaining) or 0.0:.4f} total"
+        return f"{money}  conc {self.controller.current}/{self.controller.maximum}"
 
     async def run(self, requests: list[Request], on_progress: ProgressHook | None = None) -> list[Outcome]:
         """Answer every request; the list returned is aligned with ``requests``."""
@@ -96,6 +115,14 @@ class Executor:
         else:
             await self._run_concurrent(missing, outcomes, progress)
         self.stats.wall_seconds += time.monotonic() - started
+        unsent = sum(1 for o in outcomes.values() if o.error == NOT_SENT)
+        if unsent:
+            budget = self.meter.budget
+            spent = f"${budget.spent_usd:.4f}" if budget.max_cost is not None else f"{budget.spent_tokens:,} tokens"
+            limit = (f"--max-cost {budget.max_cost:g}" if budget.max_cost is not None
+                     else f"--max-tokens-total {budget.max_tokens}")
+            raise BudgetReached(f"budget reached: {spent} spent of {limit}; {unsent} of {len(unique)} requests not sent "
+                                "(every answered one is journaled): run the same command with a higher budget to resume")
         return [outcomes[k] for k in keys]
 
     def _lookup(self, keys: list[str]) -> dict[str, Outcome]:
@@ -106,10 +133,11 @@ class Executor:
             for key, result in from_cache.items():
                 self.journal.put(key, self.backend.identity, result)
             found.update(from_cache)
-        return {k: Outcome(result=r, cached=True) for k, r in found.items()}
+        return {k: Outcome(result=r, cached=True, cost_usd=0.0) for k, r in found.items()}
 
-    def _persist(self, key: str, result: Result) -> None:
-        self.journal.put(key, self.backend.identity, result)
+    def _persist(self, key: str, result: Result, paid_usd: float | None = None) -> None:
+        tokens = result.usage.prompt_tokens + result.usage.completion_tokens
+        self.journal.put(key, self.backend.identity, result, paid_usd, tokens)
         if self.cache is not None:
             self.cache.put(key, self.backend.identity, result)
         self.stats.prompt_tokens += result.usage.prompt_tokens
@@ -129,13 +157,19 @@ class Executor:
                     key, request = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                held = await self.meter.reserve(request)
+                if held is None:  # the budget is reached: this request is not sent
+                    outcomes[key] = Outcome(result=None, error=NOT_SENT)
+                    continue
                 outcome = await self._call_with_retries(request)
                 if outcome.result is not None:
-                    self._persist(key, outcome.result)
+                    outcome.cost_usd = self.meter.cost(outcome.result.usage)
+                    self._persist(key, outcome.result, outcome.cost_usd)  # journaled before it is charged
                     tokens = outcome.result.usage.prompt_tokens + outcome.result.usage.completion_tokens
                 else:
                     self.stats.errors += 1
                     tokens = 0
+                await self.meter.settle(request, held, outcome.result.usage if outcome.result else None)
                 outcomes[key] = outcome
                 progress(1, tokens, 0 if outcome.result is not None else 1)
 
@@ -153,19 +187,29 @@ class Executor:
         last_error = "no attempt made"
         for attempt in range(policy.max_retries + 1):
             await self.limiter.acquire()
+            ticket = await self.controller.acquire()
             self.stats.model_calls += 1
             try:
                 result = await asyncio.wait_for(self.backend.call(request), timeout=policy.timeout)
-                return Outcome(result=result)
             except RequestError as exc:
+                await self.controller.release(ticket)
                 return Outcome(result=None, error=f"request rejected: {exc}")
             except (RetryableError, asyncio.TimeoutError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
+                rate_limited = isinstance(exc, RetryableError) and exc.rate_limited
+                self.stats.rate_limited += rate_limited
+                await self.controller.release(ticket, rate_limited=rate_limited, retry_after=retry_after)
                 last_error = str(exc) or f"timed out after {policy.timeout:g}s"
                 if attempt == policy.max_retries:
                     break
                 self.stats.retries += 1
                 await asyncio.sleep(policy.delay(attempt, retry_after))
+                continue
+            except BaseException:
+                await self.controller.release(ticket)
+                raise
+            await self.controller.release(ticket, ok=True)
+            return Outcome(result=result)
         return Outcome(result=None, error=f"failed after {policy.max_retries + 1} attempts: {last_error}")
 
     def _run_batched(
@@ -208,5 +252,5 @@ class Executor:
             progress(1, 0, 1)
             return
         self._persist(key, result)
-        outcomes[key] = Outcome(result=result)
+        outcomes[key] = Outcome(result=result, cost_usd=self.meter.cost(result.usage))
         progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)

@@ -18,9 +18,14 @@ CREATE TABLE IF NOT EXISTS responses (
     key TEXT PRIMARY KEY,
     backend TEXT NOT NULL,
     result TEXT NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    paid_usd REAL,
+    paid_tokens INTEGER NOT NULL DEFAULT 0
 )
 """
+# paid_*: what this call cost when it was made for this store's run (NULL/0 for a copy from the cache,
+# NULL cost for a model without a price), so a resumed run knows what its budget has already spent.
+_COLUMNS = {"paid_usd": "REAL", "paid_tokens": "INTEGER NOT NULL DEFAULT 0"}
 
 
 class ResponseStore:
@@ -34,6 +39,10 @@ class ResponseStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(_SCHEMA)
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        for column, kind in _COLUMNS.items():  # journals written before cost accounting
+            if column not in present:
+                self._db.execute(f"ALTER TABLE responses ADD COLUMN {column} {kind}")
 
     def get(self, key: str) -> Result | None:
         with self._lock:
@@ -52,12 +61,19 @@ class ResponseStore:
                     found[key] = result_from_json(text)
         return found
 
-    def put(self, key: str, backend: str, result: Result) -> None:
+    def put(self, key: str, backend: str, result: Result, paid_usd: float | None = None, paid_tokens: int = 0) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO responses (key, backend, result, created) VALUES (?, ?, ?, ?)",
-                (key, backend, result_to_json(result), time.time()),
+                "INSERT OR REPLACE INTO responses (key, backend, result, created, paid_usd, paid_tokens) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key, backend, result_to_json(result), time.time(), paid_usd, paid_tokens),
             )
+
+    def paid(self) -> tuple[float, int]:
+        """(USD, tokens) paid for the calls stored here — what a budget has already spent on this run."""
+        with self._lock:
+            usd, tokens = self._db.execute("SELECT SUM(paid_usd), SUM(paid_tokens) FROM responses").fetchone()
+        return float(usd or 0.0), int(tokens or 0)
 
     def __len__(self) -> int:
         with self._lock:

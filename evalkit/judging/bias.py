@@ -8,7 +8,8 @@ Input is judgment rows (see ``records``); output is results.json's ``judge_bias`
              "style": {"win_rate", "length_coef", "headers_coef", "bold_coef", "lists_coef"},
              "self_enhancement": {"model", "family", "self_win_rate", "reference_win_rate", "difference", "reference"},
              "agreement": {"accuracy", "kappa", "accuracy_sum", "accuracy_first_order", "accuracy_order_ab",
-                           "accuracy_order_ba", "by_<group>": {VALUE: {RULE: M}}}}}
+                           "accuracy_order_ba", "by_<group>": {VALUE: {RULE: M}}},
+             "by_matchup": {"MODEL_A vs MODEL_B": {"length": {...}, "style": {...}}}}}  # several candidates
 
 every figure M = {"value", "stderr", "ci95", "n"} (value None when the data cannot support it; a
 ``note`` says why a CI is missing). The bootstrap resamples *pairs* (both orders move together).
@@ -22,6 +23,8 @@ every figure M = {"value", "stderr", "ci95", "n"} (value None when the data cann
   scores averaged, a tie 0.5); lc = the AlpacaEval-style GLM's σ(θ) (``glm``), its interval refitting
   the penalty per resample. padding_preference = the padded copy's mean score against its original.
 - style: Arena-Hard's style control (``style``): σ(θ) at equal length and markdown density.
+  With several (model_a, model_b) match-ups for one judge, ``by_matchup`` repeats length and style for
+  each, since the pooled figures mix candidates.
 - self-enhancement: for the candidate of the judge's family (``families``), its win rate as scored by
   this judge against the same pairs scored by the other judges (their mean) or, without others, by gold.
 - agreement: ``accuracy``/``kappa`` under the conservative rule (a flip is a tie); the pairwise accuracy
@@ -46,6 +49,7 @@ from evalkit.stats.uncertainty import bootstrap_statistic
 
 Row = dict[str, Any]
 Pair = dict[str, Row]  # order → row, for one (benchmark, id, judge, models, probe)
+STYLE_RESAMPLES = 200  # each resample refits the style model (~5 ms on 805 pairs); Arena-Hard uses 100
 EMPTY: dict[str, Any] = {"value": None, "stderr": None, "ci95": [None, None], "n": 0}
 
 
@@ -290,10 +294,20 @@ def audit(rows: list[Row], n_resamples: int = 1000, seed: int = 0, lc_resamples:
         out[judge] = {
             "position": position_section(pairs, n_resamples, seed),
             "length": length_section(rows, n_resamples, seed, lc_resamples, judge=judge),
-            "style": style_section(pairs, n_resamples, seed),
+            "style": style_section(pairs, min(n_resamples, STYLE_RESAMPLES), seed),
             "self_enhancement": self_section(by_judge, judge, n_resamples, seed, families),
             "agreement": agreement_section(pairs, pointwise, n_resamples, seed, group_by),
             "n_judgments": sum(1 for r in rows if r["judge"] == judge),
             "n_invalid": sum(1 for r in rows if r["judge"] == judge and not r["valid"]),
         }
+        matchups = sorted({(r["model_a"], r["model_b"]) for r in rows
+                           if r["judge"] == judge and r["kind"] == "pairwise" and not r.get("probe")})
+        if len(matchups) > 1:  # several candidates (files) for one judge: their win rates kept apart
+            out[judge]["by_matchup"] = {
+                f"{a} vs {b}": {
+                    "length": length_section([r for r in rows if (r["model_a"], r["model_b"]) == (a, b)],
+                                             n_resamples, seed, lc_resamples, judge=judge),
+                    "style": style_section([p for p in pairs if (_row(p)["model_a"], _row(p)["model_b"]) == (a, b)],
+                                           min(n_resamples, STYLE_RESAMPLES), seed)}
+                for a, b in matchups}
     return out

@@ -33,6 +33,7 @@ class RunView:
     model: str
     results: dict[str, Any]
     judgments: list[dict[str, Any]] = field(default_factory=list)
+    cost_usd: float | None = None  # what the row's run directories paid (manifest.json "cost"), None: unpriced
     paths: list[Path] = field(default_factory=list)
     sources: dict[str, Path] = field(default_factory=dict)  # benchmark → the run directory it comes from
     notes: list[str] = field(default_factory=list)  # shown at the top of the row (e.g. all judgments invalid)
@@ -73,6 +74,15 @@ def _judgments(path: Path) -> list[dict[str, Any]]:
                     raise DataError(f"{file}:{number}: a judgment row must be a JSON object")
                 rows.append(row)
     return rows
+
+
+def _cost(manifest: dict[str, Any]) -> float | None:
+    """USD the run paid in all its invocations; None for runs without prices (or from before costs)."""
+    cost = manifest.get("cost")
+    if not isinstance(cost, dict) or cost.get("total_usd") is None:
+        return None
+    spent = (cost.get("budget") or {}).get("spent_usd")
+    return float(spent) if isinstance(spent, (int, float)) else float(cost["total_usd"])
 
 
 def _note(text: str) -> None:
@@ -117,6 +127,9 @@ def load_views(paths: list[Path], note: Callable[[str], None] = _note) -> list[R
             model = str((manifest.get("model") or {}).get("name") or path.name)
             view = views[label] = RunView(path, label, model, {"benchmarks": {}})
         view.paths.append(path)
+        paid = _cost(manifest)
+        if paid is not None:
+            view.cost_usd = (view.cost_usd or 0.0) + paid
         view.judgments.extend(_judgments(path))
         for name, entry in results["benchmarks"].items():
             earlier = view.sources.get(name)
@@ -227,9 +240,11 @@ def leaderboard(views: list[RunView], cols: list[Column]) -> dict[str, Any]:
                 averages.append(_average([by_name[m] for m in members], [stderrs[m] for m in members]))
             else:
                 averages.append(cell(None, None, None, True))
+        cost = {"value": view.cost_usd, "text": "—" if view.cost_usd is None else f"${view.cost_usd:.4f}"}
         rows.append({"label": view.label, "path": "\n".join(str(p) for p in view.paths) or str(view.path),
-                     "cells": cells, "averages": averages, "notes": view.notes})
-    return {"columns": cols, "categories": categories, "rows": rows}
+                     "cells": cells, "averages": averages, "notes": view.notes, "cost": cost})
+    return {"columns": cols, "categories": categories, "rows": rows,
+            "has_cost": any(v.cost_usd is not None for v in views)}
 
 
 def _cell_note(view: RunView, col: Column) -> str:

@@ -74,16 +74,60 @@ def _load_responder(spec: str) -> Responder:
     return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
 
+class TokenBucket:
+    """A provider-style rate limit: ``per_minute`` units refill continuously into a bucket holding
+    ``burst_seconds`` worth of them; a request that finds too few is refused with the wait it needs."""
+
+    def __init__(self, per_minute: float, burst_seconds: float = 1.0) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate * burst_seconds)
+        self.level = self.capacity
+        self.stamp = time.monotonic()
+
+    def take(self, amount: float) -> float:
+        """Take ``amount`` units: 0.0 when granted, else the seconds until it would be."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.stamp) * self.rate)
+        self.stamp = now
+        amount = min(amount, self.capacity)  # a request larger than the bucket waits for a full one
+        if self.level >= amount:
+            self.level -= amount
+            return 0.0
+        return (amount - self.level) / self.rate
+
+
+class RateLimits:
+    """Requests/min and tokens/min buckets (tokens: prompt words + max_tokens, as providers count the
+    reply's ceiling); a request over either is answered 429 with Retry-After."""
+
+    def __init__(self, rpm: float | None, tpm: float | None, burst_seconds: float) -> None:
+        self.requests = TokenBucket(rpm, burst_seconds) if rpm else None
+        self.tokens = TokenBucket(tpm, burst_seconds) if tpm else None
+
+    def check(self, body: dict[str, Any]) -> web.Response | None:
+        wait = self.requests.take(1) if self.requests is not None else 0.0
+        if not wait and self.tokens is not None:
+            wait = self.tokens.take(len(_last_text(body).split()) + int(body.get("max_tokens") or 16))
+            if wait and self.requests is not None:
+                self.requests.level += 1  # refused: the request slot is not spent
+        if not wait:
+            return None
+        return web.json_response({"error": {"message": "rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+                                 status=429, headers={"Retry-After": f"{wait:.3f}"})
+
+
 class FakeOpenAI:
     def __init__(self, responder: Responder, latency: float, fault_rate: float, faults: list[str],
-                 seed: int, retry_after: float) -> None:
+                 seed: int, retry_after: float, limits: RateLimits | None = None, cached_tokens: int = 0) -> None:
+        self.limits = limits
+        self.cached_tokens = cached_tokens  # reported as usage.prompt_tokens_details.cached_tokens
         self.responder = responder
         self.latency = latency
         self.fault_rate = fault_rate
         self.faults = faults
         self.rng = random.Random(seed)
         self.retry_after = retry_after
-        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
         self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
 
     def app(self) -> web.Application:
@@ -103,14 +147,18 @@ class FakeOpenAI:
         return web.json_response(self.log)
 
     async def reset_stats(self, request: web.Request) -> web.Response:
-        self.stats = {"requests": 0, "completed": 0, "faults": 0}
+        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
         return web.json_response(self.stats)
 
     async def models(self, request: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": "fake", "object": "model"}]})
 
-    async def _fault(self, request: web.Request) -> web.StreamResponse | None:
+    async def _fault(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse | None:
         self.stats["requests"] += 1
+        refused = self.limits.check(body) if self.limits is not None else None
+        if refused is not None:
+            self.stats["rate_limited"] += 1
+            return refused
         if not self.faults or self.rng.random() >= self.fault_rate:
             return None
         self.stats["faults"] += 1
@@ -131,29 +179,37 @@ class FakeOpenAI:
 
     async def chat(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        fault = await self._fault(request)
+        fault = await self._fault(request, body)
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
         message, finish = chat_message(self.responder(body))
-        text = message["content"] or ""
         self.stats["completed"] += 1
         self.log.append(body)
+        return web.json_response(self.chat_body(body, message, finish))
+
+    def chat_body(self, body: dict[str, Any], message: dict[str, Any], finish: str) -> dict[str, Any]:
+        """A chat.completion object; tokens are whitespace words (``--cached-tokens`` of the prompt's are
+        cached; a ``reasoning_content`` counts as reasoning tokens inside completion_tokens)."""
+        text = message.get("content") or ""
         thinking = len(message.get("reasoning_content", "").split())
         completion = len(text.split()) + thinking
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
-        return web.json_response({
+        usage: dict[str, Any] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
+                                 "total_tokens": prompt_tokens + completion,
+                                 "completion_tokens_details": {"reasoning_tokens": thinking}}
+        if self.cached_tokens:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(self.cached_tokens, prompt_tokens)}
+        return {
             "id": f"chatcmpl-{self.stats['completed']}", "object": "chat.completion", "created": int(time.time()),
             "model": body.get("model", "fake"),
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion,
-                      "total_tokens": prompt_tokens + completion,
-                      "completion_tokens_details": {"reasoning_tokens": thinking}},
-        })
+            "usage": usage,
+        }
 
     async def completions(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
-        fault = await self._fault(request)
+        fault = await self._fault(request, body)
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
@@ -213,7 +269,9 @@ async def serve(args: argparse.Namespace) -> None:
     for fault in faults:
         if fault not in FAULTS:
             sys.exit(f"unknown fault {fault!r}; choose from {', '.join(FAULTS)}")
-    fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after)
+    limits = RateLimits(args.rpm, args.tpm, args.burst_seconds) if args.rpm or args.tpm else None
+    fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after, limits,
+                      args.cached_tokens)
     runner = web.AppRunner(fake.app(), access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
@@ -234,6 +292,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--answers")
     parser.add_argument("--responder")
     parser.add_argument("--default-reply", default="The answer is 42.")
+    parser.add_argument("--rpm", type=float, help="answer 429 past this many requests per minute (token bucket)")
+    parser.add_argument("--tpm", type=float, help="answer 429 past this many tokens per minute (prompt + max_tokens)")
+    parser.add_argument("--burst-seconds", type=float, default=1.0, help="bucket size, in seconds of the rate")
+    parser.add_argument("--cached-tokens", type=int, default=0, help="report this many prompt tokens as cached")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))

