@@ -10,7 +10,7 @@ from evalkit.types import GenerateResult, Sample
 
 
 def _scores(benchmark: str, text: str, target: object, choices: tuple[str, ...] | None = None) -> dict:
-    kind = create_kind(get_spec(benchmark), fewshot_pool=[])
+    kind = create_kind(get_spec(benchmark))
     sample = Sample(id="x", input="q", target=target, choices=choices)
     (scored,) = kind.score([sample], [[GenerateResult(text=text)]], "generate")
     scores = dict(scored.scores)

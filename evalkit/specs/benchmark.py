@@ -63,6 +63,7 @@ class Prompt(_Strict):
     template: str = "{{ input }}"  # jinja2; sees the sample's fields
     example_template: str | None = None  # how one solved few-shot example is rendered
     separator: str = "\n\n"
+    fewshot_as_multiturn: bool = True  # chat: each example its own user/assistant turns (else all in the first user turn)
 
 
 class Generation(_Strict):

@@ -20,8 +20,8 @@ from collections import defaultdict
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.stats.uncertainty import Z95, summarize_mean
+from evalkit.types import MetricInfo, Scored
 
 
 def metric_table(scored: list[Scored], metrics: list[MetricInfo]) -> dict[str, dict[str, Any]]:
