@@ -58,7 +58,6 @@ class RunSummary:
     judgments: list[JudgmentRow] = field(default_factory=list)
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
     cost: dict[str, Any] = field(default_factory=dict)  # manifest.json's "cost" section
-    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
