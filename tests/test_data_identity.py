@@ -16,7 +16,7 @@ from evalkit.specs.registry import available_specs, get_spec
 
 # hub datasets whose commit could not be verified from public sources offline (docs/benchmark-spec.md):
 # they stay unpinned rather than pinned to a guessed commit, and the gate warns when comparing them
-UNPINNED = {"alpaca_eval", "harmbench", "mt_bench", "gpqa_diamond", "gpqa_main"}
+UNPINNED = {"alpaca_eval", "harmbench", "mt_bench"}
 
 
 def _hubs(name: str) -> list[HubSource]:
