@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.factory import BackendOptions
 from evalkit.errors import ConfigError
 from evalkit.specs.overrides import SpecOverrides
 from evalkit.specs.strict import check_keys
@@ -17,6 +16,30 @@ from evalkit.specs.strict import check_keys
 DEFAULT_SUITE = ["arc_challenge", "gsm8k"]
 DEFAULT_SUITE_LIMITS = {"arc_challenge": 100, "gsm8k": 5}
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high")  # the values OpenAI's API accepts
+
+
+@dataclass
+class BackendOptions:
+    """Options a model provider may use; each ignores what does not concern it."""
+
+    base_url: str | None = None
+    timeout: float = 120.0
+    dtype: str = "auto"
+    device: str = "auto"
+    batch_size: int = 16
+    batch_timeout: float | None = 600.0  # local models: wall-clock seconds one generation batch may take
+    chat_template: bool | None = None  # None: use the tokenizer's template when it has one
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int = 0
+    max_tokens: int | None = None  # overrides the spec's generation.max_tokens
+    reasoning_effort: str | None = None  # sent as ``reasoning_effort`` (OpenAI-compatible reasoning models)
+    max_completion_tokens: bool = False  # send the token limit as ``max_completion_tokens`` (OpenAI o-series)
+    # vllm: models (each default leaves the choice to vLLM)
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
+    gpu_memory_utilization: float | None = None
+    engine_args: tuple[str, ...] = ()  # KEY=VALUE, checked against the installed vLLM's options
 
 
 @dataclass

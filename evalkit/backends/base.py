@@ -2,7 +2,9 @@
 
 Two shapes exist because providers differ: API backends answer one request at a time and are
 driven concurrently (``call``); local backends are fastest in batches (``call_batch``, which yields
-results as each batch finishes and runs in a worker thread). The executor picks from ``is_batched``.
+results as each batch finishes and runs in a worker thread). The executor picks from ``is_batched``. A backend whose answers are looked up per sample rather than
+computed (a predictions file) sets ``is_lookup``: the executor then keys each request by the sample that
+asked (``Request.ref``) as well, keeps its answers out of the shared cache, and counts no model calls.
 
 Errors a backend raises from ``call``:
     RetryableError   transient (429, 5xx, timeout, dropped connection, malformed body): retried
@@ -41,6 +43,7 @@ class Backend(Protocol):
     is_batched: bool
     supports_loglikelihood: bool
     prefers_loglikelihood: bool  # default mode for multiple-choice benchmarks
+    is_lookup: bool  # answers are looked up by ``Request.ref`` (predictions), not computed from the prompt
     billing_model: str | None  # the model's name in a price list; None for local models (no per-token price)
 
     async def call(self, request: Request) -> Result:

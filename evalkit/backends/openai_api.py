@@ -49,6 +49,7 @@ def _http_client(openai: Any) -> Any:
 
 class OpenAIBackend:
     is_batched = False
+    is_lookup = False
     supports_loglikelihood = True  # via /v1/completions echo+logprobs, where the server supports it
     prefers_loglikelihood = False
 
