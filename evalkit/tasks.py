@@ -128,7 +128,7 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None,
     if limit is not None:
         samples = stratified(samples, limit, kind.options.group_by)
     if samples:  # a template naming a field the data lacks fails here, before any model call
-        check_templates(spec, kind.options, samples[0])
+        check_templates(spec, kind.options, samples[0], pool[0] if pool else None)
     return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)
 
 
