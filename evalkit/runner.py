@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import os
 import platform
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from evalkit.judging.records import PairItem
 from evalkit.kinds.base import Kind
 from evalkit.paths import cache_dir
 from evalkit.stats.aggregate import aggregate
-from evalkit.store.rundir import RunDir
+from evalkit.store.rundir import RunDir, with_session
 from evalkit.tasks import Task, load_task, pair_tasks, prompt_hash
 from evalkit.types import (
     GenerateRequest,
@@ -43,6 +44,7 @@ from evalkit.types import (
     Scored,
 )
 
+LOCAL_PROVIDERS = ("hf", "vllm")  # providers that load weights before the first answer (said on stderr)
 _VERSIONED = ("evalkit", "openai", "transformers", "torch", "datasets", "sacrebleu", "rouge-score", "nltk", "numpy")
 
 
@@ -58,7 +60,6 @@ class RunSummary:
     judgments: list[JudgmentRow] = field(default_factory=list)
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
     cost: dict[str, Any] = field(default_factory=dict)  # manifest.json's "cost" section
-    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
@@ -145,6 +146,7 @@ class Runner:
         self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total),
                                  batch=config.batch)
         self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
+        self.session_totals: dict[str, float] = {}  # this session's executor counts, model and judges
 
     async def run(self, tasks: list[Task] | None = None) -> RunSummary:
         """Run the config's benchmarks (or ``tasks`` already built, e.g. a live judge audit)."""
@@ -155,6 +157,8 @@ class Runner:
             overrides = config.spec_overrides()
             tasks = [load_task(name, data_dir, config.limit_for(name), overrides, config=config)
                      for name in config.benchmarks]
+        if not config.quiet and (config.model or "hf:").split(":", 1)[0] in LOCAL_PROVIDERS:
+            print(f"loading {config.model or 'the embedded model'}…", file=sys.stderr, flush=True)
         backend = create_backend(config.model, config.backend)
         try:
             self.rundir.prepare(backend.identity, {task.spec.name: len(task.samples) for task in tasks})
@@ -162,6 +166,7 @@ class Runner:
             plan = [_planned(task, mode, config) for task, mode in zip(tasks, modes)]
             estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
+            previous = self.rundir.previous_sessions()
             self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
@@ -171,6 +176,7 @@ class Runner:
                 manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
                                 cost_estimate=estimate, concurrency=self.concurrency,
                                 error=None if stopped else (str(exc) or type(exc).__name__))
+                manifest.update(with_session(previous, manifest, self.session_totals))
                 self.rundir.record_stop(manifest)
                 raise
         finally:
@@ -204,6 +210,7 @@ class Runner:
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors, cost=cost, cost_estimate=estimate,
                         concurrency=self.concurrency)
+        manifest.update(with_session(previous, manifest, self.session_totals))
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
         return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures), cost)
@@ -294,7 +301,7 @@ class Runner:
                             if config.batch else None)
         progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
-            outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e))
+            outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e), progress.skip)
         finally:
             progress.close()
             if journal is not None:
@@ -303,6 +310,9 @@ class Runner:
                 cache.close()
             if not backend.is_batched:
                 self.concurrency[label] = executor.controller.as_dict()
+            for key, value in executor.stats.as_dict().items():  # this session's calls, even if interrupted
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.session_totals[key] = self.session_totals.get(key, 0) + value
         return outcomes, executor.stats.as_dict()
 
     async def judge(self, kind: Kind, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:

@@ -43,7 +43,9 @@ def main() -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted: completed responses are saved; run the same command again to resume", file=sys.stderr)
+        from evalkit.cli.output import interrupted_line
+
+        print(interrupted_line(), file=sys.stderr)
         sys.exit(130)
 
 

@@ -49,3 +49,12 @@ def print_results(results: dict[str, Any], title: str = "Results", cost: dict[st
     if not console.is_terminal:  # piped or captured: no terminal width to respect, so do not wrap rows
         console = Console(width=160)
     console.print(table)
+
+
+def interrupted_line() -> str:
+    """What Ctrl-C prints: what was saved, and the command that resumes."""
+    import shlex
+    import sys
+
+    command = " ".join(shlex.quote(a) for a in ["evalkit", *sys.argv[1:]])
+    return f"interrupted: every completed response is saved in the run's journal; resume with: {command}"

@@ -108,7 +108,13 @@ def run_command(
                                max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
                                gpu_memory_utilization=gpu_memory_utilization, engine_args=tuple(engine_arg or ())),
     )
-    summary = run(config)
+    try:
+        summary = run(config)
+    except KeyboardInterrupt:  # typer would exit 130 silently: say what was saved and how to resume
+        from evalkit.cli.output import interrupted_line
+
+        typer.echo(interrupted_line(), err=True)
+        raise typer.Exit(130) from None
     print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
     if summary.n_errors:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)

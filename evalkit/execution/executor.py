@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,6 +61,16 @@ class RetryPolicy:
         return max(backoff, retry_after or 0.0)
 
 
+async def in_worker_thread(function: Callable[..., None], *args: object, stop: threading.Event) -> None:
+    """Run ``function`` in a worker thread and wait for it. On an interrupt ``stop`` is set at once, so the
+    thread records nothing more and returns at the next answer the backend yields (a local model's batch
+    loop), instead of running the whole remaining plan while the process waits to exit."""
+    try:
+        await asyncio.to_thread(function, *args)
+    finally:
+        stop.set()
+
+
 ProgressHook = Callable[[int, int, int], None]  # (n_done, tokens, n_errors)
 
 
@@ -94,11 +105,16 @@ class Executor:
             money = f"{spend.tokens:,} tokens (no price)"
         else:
             money = f"${spend.cost_usd:.4f} spent ~${self.meter.projected_usd(remaining) or 0.0:.4f} total"
-        return f"{money}  conc {self.controller.current}/{self.controller.maximum}"
+        retries = f"  retries {self.stats.retries}" if self.stats.retries else ""
+        return f"{money}  conc {self.controller.current}/{self.controller.maximum}{retries}"
 
-    async def run(self, requests: list[Request], on_progress: ProgressHook | None = None) -> list[Outcome]:
+    _stop: threading.Event
+
+    async def run(self, requests: list[Request], on_progress: ProgressHook | None = None,
+                  on_cached: Callable[[int], None] | None = None) -> list[Outcome]:
         """Answer every request; the list returned is aligned with ``requests``."""
         started = time.monotonic()
+        self._stop = threading.Event()
         progress = on_progress or (lambda n, t, e: None)
         lookup = self.backend.is_lookup  # answers depend on who asked, and are not worth sharing
         keys = [request_key(self.backend.identity, r, by_sample=lookup) for r in requests]
@@ -107,10 +123,10 @@ class Executor:
         outcomes = self._lookup(list(unique))
         self.stats.cache_hits += len(outcomes)
         if outcomes:
-            progress(len(outcomes), 0, 0)
+            (on_cached or (lambda n: progress(n, 0, 0)))(len(outcomes))
         missing = [(k, unique[k]) for k in unique if k not in outcomes]
         if self.backend.is_batched:
-            await asyncio.to_thread(self._run_batched, missing, outcomes, progress)
+            await in_worker_thread(self._run_batched, missing, outcomes, progress, stop=self._stop)
         elif self.batch is not None and missing:
             await self._run_batch_api(missing, outcomes, progress)
         else:
@@ -179,10 +195,11 @@ class Executor:
                     outcomes[key] = Outcome(result=None, error=NOT_SENT)
                     continue
                 outcome = await self._call_with_retries(request)
-                if outcome.result is not None:
-                    outcome = dataclasses.replace(outcome, cost_usd=self.meter.cost(outcome.result.usage))
-                    self._persist(key, outcome.result, outcome.cost_usd)  # journaled before it is charged
-                    tokens = outcome.result.usage.prompt_tokens + outcome.result.usage.completion_tokens
+                result = outcome.result
+                if result is not None:
+                    outcome = dataclasses.replace(outcome, cost_usd=self.meter.cost(result.usage))
+                    self._persist(key, result, outcome.cost_usd)  # journaled before it is charged
+                    tokens = result.usage.prompt_tokens + result.usage.completion_tokens
                 else:
                     self.stats.errors += 1
                     tokens = 0
@@ -247,6 +264,8 @@ class Executor:
         answered: set[int] = set()
         try:
             for index, result in self.backend.call_batch([r for _, r in work]):
+                if self._stop.is_set():  # interrupted: what is journaled stays, nothing more is recorded
+                    return
                 answered.add(index)
                 self._record_batched(work[index][0], result, outcomes, progress)
         except EvalkitError:  # the run cannot go on (backend gone, a predictions file that lacks ids)
