@@ -171,13 +171,7 @@ class Runner:
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
-                stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
-                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
-                                cost_estimate=estimate, concurrency=self.concurrency,
-                                error=None if stopped else (str(exc) or type(exc).__name__))
-                manifest.update(with_session(previous, manifest, self.session_totals))
-                self.rundir.record_stop(manifest)
+                self._record_stop(manifest, exc, estimate, previous)
                 raise
         finally:
             await backend.aclose()
@@ -188,7 +182,11 @@ class Runner:
         for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
             scored = self._score(task, mode, requests, task_outcomes)
             if config.judges:
-                scored = await self.judge(task.kind, scored, exec_stats)
+                try:
+                    scored = await self.judge(task.kind, scored, exec_stats)
+                except BudgetReached as exc:  # judges share the run's budget
+                    self._record_stop(manifest, exc, estimate, previous)
+                    raise
             entry = aggregate(scored, task.kind.metrics(mode), task.kind.options.group_by,
                               task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
@@ -214,6 +212,16 @@ class Runner:
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
         return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures), cost)
+
+    def _record_stop(self, manifest: dict[str, Any], exc: BaseException, estimate: dict[str, Any] | None,
+                     previous: list[dict[str, Any]]) -> None:
+        stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+        status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+        manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                        cost_estimate=estimate, concurrency=self.concurrency,
+                        error=None if stopped else (str(exc) or type(exc).__name__))
+        manifest.update(with_session(previous, manifest, self.session_totals))
+        self.rundir.record_stop(manifest)
 
     def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
         """Before any call: what earlier invocations on this run directory paid, and whether the

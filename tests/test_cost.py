@@ -206,3 +206,13 @@ def test_judges_are_charged_apart_from_the_model(tmp_path, data_dir, fake_server
     assert cost["judges"]["openai:acme-judge"]["requests"] == 16
     assert "openai:acme-judge" not in cost["models"]
     assert cost["total_usd"] == pytest.approx(expected, abs=1e-6)
+
+    # the judges share the run's budget: a stop while judging is recorded like any other
+    stopped = run_cli("run", "--model", f"predictions:{preds}", "--benchmark", "alpaca_eval", "--data-dir",
+                      str(data_dir), "--limit", "8", "--judge", "openai:acme-judge", "--judge-base-url", server.base_url,
+                      "--pricing", str(prices), "--out", str(tmp_path / "s"), "--no-cache", "-q",
+                      "--max-cost", f"{expected / 4}", "--force")
+    assert stopped.returncode == 3, stopped.stderr
+    manifest = _manifest(tmp_path / "s")
+    assert manifest["status"] == "budget_reached"
+    assert manifest["cost"]["judges"]["openai:acme-judge"]["cost_usd"] <= expected / 4 + 1e-9
