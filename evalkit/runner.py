@@ -18,7 +18,7 @@ from evalkit.backends.base import Backend, BatchAPIBackend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
 from evalkit.errors import BudgetReached, ConfigError
-from evalkit.execution.batch_api import BatchOptions
+from evalkit.execution.batch_api import BatchJournal, BatchOptions
 from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, RetryPolicy
 from evalkit.execution.ledger import CostLedger
@@ -234,6 +234,13 @@ class Runner:
             return None
         if budget.limited and backend.is_batched:
             raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        if not self.config.batch and self.rundir.journal_path.exists():
+            batches = BatchJournal(self.rundir.journal_path)
+            still_open = batches.open_batches(backend.identity)
+            batches.close()
+            if still_open:  # their requests would be asked (and paid) a second time online
+                print(f"note: {len(still_open)} batches an earlier --batch run submitted are still open; add --batch "
+                      "to collect them instead of asking their requests again", file=sys.stderr)
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
         try:
