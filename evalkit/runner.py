@@ -18,7 +18,7 @@ from evalkit.backends.base import Backend, BatchAPIBackend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
 from evalkit.errors import BudgetReached, ConfigError
-from evalkit.execution.batch_api import BatchOptions
+from evalkit.execution.batch_api import BatchJournal, BatchOptions
 from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, RetryPolicy
 from evalkit.execution.ledger import CostLedger
@@ -31,7 +31,7 @@ from evalkit.judging.records import PairItem
 from evalkit.kinds.base import Kind
 from evalkit.paths import cache_dir
 from evalkit.stats.aggregate import aggregate
-from evalkit.store.rundir import RunDir
+from evalkit.store.rundir import RunDir, with_session
 from evalkit.tasks import Task, load_task, pair_tasks, prompt_hash
 from evalkit.types import (
     GenerateRequest,
@@ -60,7 +60,6 @@ class RunSummary:
     judgments: list[JudgmentRow] = field(default_factory=list)
     judge_failures: tuple[str, ...] = ()  # judges that answered nothing usable: the run failed
     cost: dict[str, Any] = field(default_factory=dict)  # manifest.json's "cost" section
-    cost: dict[str, Any] = dataclasses.field(default_factory=dict)  # manifest.json's "cost" section
 
 
 def _versions() -> dict[str, str | None]:
@@ -147,6 +146,7 @@ class Runner:
         self.ledger = CostLedger(load_prices(config.pricing), Budget(config.max_cost, config.max_tokens_total),
                                  batch=config.batch)
         self.concurrency: dict[str, Any] = {}  # per executor round: AIMD trace and 429 count
+        self.session_totals: dict[str, float] = {}  # this session's executor counts, model and judges
 
     async def run(self, tasks: list[Task] | None = None) -> RunSummary:
         """Run the config's benchmarks (or ``tasks`` already built, e.g. a live judge audit)."""
@@ -166,16 +166,12 @@ class Runner:
             plan = [_planned(task, mode, config) for task, mode in zip(tasks, modes)]
             estimate = self._check_budget(backend, plan)
             manifest = self._manifest(backend, tasks, modes, plan, started)
+            previous = self.rundir.previous_sessions()
             self.rundir.record_start(manifest)
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
-                stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
-                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
-                                cost_estimate=estimate, concurrency=self.concurrency,
-                                error=None if stopped else (str(exc) or type(exc).__name__))
-                self.rundir.record_stop(manifest)
+                self._record_stop(manifest, exc, estimate, previous)
                 raise
         finally:
             await backend.aclose()
@@ -186,7 +182,11 @@ class Runner:
         for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
             scored = self._score(task, mode, requests, task_outcomes)
             if config.judges:
-                scored = await self.judge(task.kind, scored, exec_stats)
+                try:
+                    scored = await self.judge(task.kind, scored, exec_stats)
+                except BudgetReached as exc:  # judges share the run's budget
+                    self._record_stop(manifest, exc, estimate, previous)
+                    raise
             entry = aggregate(scored, task.kind.metrics(mode), task.kind.options.group_by,
                               task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
@@ -208,9 +208,20 @@ class Runner:
         manifest.update(finished_at=_now(), wall_seconds=round(time.time() - started, 3), status="complete",
                         execution=exec_stats, n_samples=total, n_errors=errors, cost=cost, cost_estimate=estimate,
                         concurrency=self.concurrency)
+        manifest.update(with_session(previous, manifest, self.session_totals))
         self.rundir.write_json(self.rundir.manifest_path, manifest)
         exceeded = total > 0 and errors / total > config.max_error_rate
         return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures), cost)
+
+    def _record_stop(self, manifest: dict[str, Any], exc: BaseException, estimate: dict[str, Any] | None,
+                     previous: list[dict[str, Any]]) -> None:
+        stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+        status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+        manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                        cost_estimate=estimate, concurrency=self.concurrency,
+                        error=None if stopped else (str(exc) or type(exc).__name__))
+        manifest.update(with_session(previous, manifest, self.session_totals))
+        self.rundir.record_stop(manifest)
 
     def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
         """Before any call: what earlier invocations on this run directory paid, and whether the
@@ -223,6 +234,13 @@ class Runner:
             return None
         if budget.limited and backend.is_batched:
             raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        if not self.config.batch and self.rundir.journal_path.exists():
+            batches = BatchJournal(self.rundir.journal_path)
+            still_open = batches.open_batches(backend.identity)
+            batches.close()
+            if still_open:  # their requests would be asked (and paid) a second time online
+                print(f"note: {len(still_open)} batches an earlier --batch run submitted are still open; add --batch "
+                      "to collect them instead of asking their requests again", file=sys.stderr)
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
         try:
@@ -307,6 +325,9 @@ class Runner:
                 cache.close()
             if not backend.is_batched:
                 self.concurrency[label] = executor.controller.as_dict()
+            for key, value in executor.stats.as_dict().items():  # this session's calls, even if interrupted
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    self.session_totals[key] = self.session_totals.get(key, 0) + value
         return outcomes, executor.stats.as_dict()
 
     async def judge(self, kind: Kind, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:

@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from evalkit.config import RunConfig
 from evalkit.data.fields import rows_to_samples
@@ -127,14 +128,14 @@ def load_task(name: str, data_dir: Path | None, limit: int | None = None,
     if limit is not None:
         samples = stratified(samples, limit, kind.options.group_by)
     if samples:  # a template naming a field the data lacks fails here, before any model call
-        check_templates(spec, kind.options, samples[0])
+        check_templates(spec, kind.options, samples[0], pool[0] if pool else None)
     return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)
 
 
 def pair_tasks(name: str, items: list[PairItem], padding: list[PairItem], config: RunConfig) -> list[Task]:
     """A live judge audit as ordinary jobs: the pairs (and the padding probe, always in both orders)
     judged by every --judge; the model is asked nothing (``mode: pairs``)."""
-    jobs = [(name, items, {}, config)]
+    jobs: list[tuple[str, list[PairItem], dict[str, Any], RunConfig]] = [(name, items, {}, config)]
     if padding:
         jobs.append((f"{name}-padding", padding, {"probe": "padding"}, dataclasses.replace(config, judge_swap=True)))
     tasks = []

@@ -30,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from evalkit.config import BackendOptions
 from evalkit.data.loading import load_local
@@ -109,7 +109,7 @@ def _parse_tool_calls(value: Any, where: str) -> tuple[ToolCall, ...] | None:
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, row) for each record of a .csv, .json (a list) or JSONL file, via the data loader."""
     suffix = path.suffix.lower()
-    fmt = "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
+    fmt: Literal["csv", "json", "jsonl"] = "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
     first_line = 2 if fmt == "csv" else 1  # the CSV header is line 1
     for row in load_local(LocalSource(files=glob.escape(path.name), format=fmt), path.parent):
         yield f"{path}:{row.pop('_index') + first_line}", row

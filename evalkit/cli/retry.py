@@ -8,7 +8,7 @@ and the run's files are rewritten with the new outcomes. Retry settings may be c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -39,7 +39,7 @@ def retry_command(
         typer.echo(f"{run}: no errored samples; nothing to retry")
         return
     config = RunConfig.from_public(manifest.get("config") or {}, f"{rundir.manifest_path} config")
-    changes = {k: v for k, v in (("max_retries", max_retries), ("timeout", timeout), ("concurrency", concurrency))
+    changes: dict[str, Any] = {k: v for k, v in (("max_retries", max_retries), ("timeout", timeout), ("concurrency", concurrency))
                if v is not None}
     if timeout is not None:
         changes["backend"] = dataclasses.replace(config.backend, timeout=timeout)

@@ -18,7 +18,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -132,7 +132,7 @@ class BatchDriver:
     backend: BatchAPIBackend
     options: BatchOptions
     batches: BatchJournal
-    sleep: Callable[[float], object] = field(default=asyncio.sleep)
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep)
 
     async def run(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook) -> None:
         from evalkit.execution.executor import NOT_SENT, Outcome

@@ -195,10 +195,11 @@ class Executor:
                     outcomes[key] = Outcome(result=None, error=NOT_SENT)
                     continue
                 outcome = await self._call_with_retries(request)
-                if outcome.result is not None:
-                    outcome = dataclasses.replace(outcome, cost_usd=self.meter.cost(outcome.result.usage))
-                    self._persist(key, outcome.result, outcome.cost_usd)  # journaled before it is charged
-                    tokens = outcome.result.usage.prompt_tokens + outcome.result.usage.completion_tokens
+                result = outcome.result
+                if result is not None:
+                    outcome = dataclasses.replace(outcome, cost_usd=self.meter.cost(result.usage))
+                    self._persist(key, result, outcome.cost_usd)  # journaled before it is charged
+                    tokens = result.usage.prompt_tokens + result.usage.completion_tokens
                 else:
                     self.stats.errors += 1
                     tokens = 0

@@ -131,7 +131,7 @@ class CodeKind(KindBase):
     def _scored(self, sample: Sample, outputs: list[str], forms: list[str], verdicts: list[Verdict]) -> Scored:
         n, c = len(verdicts), sum(v.passed for v in verdicts)
         scores: dict[str, float | None] = {f"pass@{k}": pass_at_k(n, c, k) for k in ks_for(n)}
-        extra = {
+        extra: dict[str, Any] = {
             "passed": c == n if n == 1 else None, "n_samples": n, "n_passed": c,
             "verdicts": [{**v.as_dict(), "form": form} for v, form in zip(verdicts, forms)],
             "failure_kinds": dict(Counter(v.kind for v in verdicts if not v.passed)),

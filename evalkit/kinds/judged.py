@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -333,7 +334,10 @@ class JudgedKind(KindBase):
 
         table = [[label(s.extra["judge_scores"][j]) for j in self.judges] for s in scored
                  if all(s.extra.get("judge_scores", {}).get(j) is not None for j in self.judges)]
-        pairs = {f"{a}|{b}": figure(table, lambda t, i=i, k=k: cohen_kappa([r[i] for r in t], [r[k] for r in t]), 1000)
+        def kappa(i: int, k: int) -> Callable[[list[list[str]]], float]:
+            return lambda t: cohen_kappa([r[i] for r in t], [r[k] for r in t])
+
+        pairs = {f"{a}|{b}": figure(table, kappa(i, k), 1000)
                  for i, a in enumerate(self.judges) for k, b in enumerate(self.judges) if i < k}
         return {"percent_agreement": figure(table, percent_agreement, 1000),
                 "fleiss_kappa": figure(table, fleiss_kappa, 1000), "cohen_kappa": pairs, "n_items": len(table)}

@@ -45,17 +45,22 @@ def _check(text: str | None, names: set[str], where: str, expression: bool = Fal
                           f"the samples have: {', '.join(sorted(names))}")
 
 
-def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample) -> None:
+def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample, example: Sample | None = None) -> None:
     """Every template of the spec (prompt, few-shot, kind options) names only fields the loaded samples
-    have: a typo is one line naming the field, the spec file and the fields there are, before any model call."""
+    have: a typo is one line naming the field, the spec file and the fields there are, before any model call.
+    ``example`` is a few-shot example: the question template must fit it too, the example template only it."""
     names = set(template_context(sample))
+    example_names = set(template_context(example)) if example is not None else names
     prompts: list[tuple[str, Prompt]] = [("prompt", spec.prompt)]
     prompts += [(f"options.{key}", value) for key, value in options if isinstance(value, Prompt)]
     values = dict(options)  # field name → value (the declared TEMPLATES/EXPRESSIONS name fields)
     for key, prompt in prompts:
-        parts = {"template": prompt.template, "system": prompt.system, "example_template": prompt.example_template}
-        for part, text in parts.items():
-            _check(text, names, f"{spec.where}: {key}.{part}")
+        parts = ((prompt.template, names, "template"), (prompt.system, names, "system"),
+                 (prompt.example_template, example_names, "example_template"))
+        for text, allowed, part in parts:
+            _check(text, allowed, f"{spec.where}: {key}.{part}")
+        if example is not None and spec.fewshot.k > 0:
+            _check(prompt.template, example_names, f"{spec.where}: {key}.template (few-shot examples)")
     for key, extra in options.TEMPLATES.items():
         _check(values[key], names | extra, f"{spec.where}: options.{key}")
     for key in options.EXPRESSIONS:

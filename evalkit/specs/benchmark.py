@@ -79,7 +79,7 @@ class BenchmarkSpec(_Strict):
     description: str = ""
     category: Category
     kind: str
-    modes: list[Literal["generate", "loglikelihood"]] = Field(default_factory=lambda: ["generate"])
+    modes: list[Literal["generate", "loglikelihood"]] = Field(default_factory=lambda: ["generate"])  # type: ignore[arg-type]  # pydantic types the factory loosely
     sources: Sources
     fields: dict[str, str] = Field(default_factory=dict)  # Sample field → jinja2 expression over a row
     prompt: Prompt = Prompt()
