@@ -308,12 +308,7 @@ class Runner:
         keep = not backend.is_lookup
         journal = ResponseStore(self.rundir.journal_path) if keep else None
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache and keep else None
-        executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
-                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout),
-                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency,
-                            batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
-                                               max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
-                            if config.batch else None)
+        executor = self._executor(backend, journal, cache, role)
         progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e), progress.skip)
@@ -329,6 +324,26 @@ class Runner:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     self.session_totals[key] = self.session_totals.get(key, 0) + value
         return outcomes, executor.stats.as_dict()
+
+    def _executor(self, backend: Backend, journal: ResponseStore | None, cache: ResponseStore | None,
+                  role: str) -> Executor:
+        """``--executor local`` answers in this process; ``ray`` on a Ray cluster, where each worker builds its
+        own backend from the same model and options (same journal, same results; docs/distributed.md)."""
+        config = self.config
+        policy = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+        meter = self.ledger.meter_for(backend, role)
+        if config.executor == "ray" and not backend.is_lookup and journal is not None:  # lookups ask no model
+            from evalkit.execution.ray_executor import RayExecutor, RaySettings
+
+            options = (config.judge_backend or config.backend) if role == "judge" else config.backend
+            settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
+            return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute,
+                               policy, meter=meter)
+        return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy,
+                        meter=meter, adaptive=config.adaptive_concurrency,
+                        batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
+                                           max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
+                        if config.batch else None)
 
     async def judge(self, kind: Kind, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
         """Second stage: every --judge model answers the kind's judge requests; the kind folds them in.
