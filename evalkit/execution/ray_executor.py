@@ -240,10 +240,7 @@ class RayExecutor(Executor):
         import ray
 
         assert worker.ready is not None
-        drained = asyncio.ensure_future(queue.drained())  # others may finish the work while this one loads
-        await asyncio.wait({worker.ready, drained}, return_when=asyncio.FIRST_COMPLETED)
-        drained.cancel()
-        if not worker.ready.done() or worker.ready.result() is None:
+        if await _unless_drained(worker.ready, queue) is None:  # others may finish the work while this one loads
             return
         while not worker.retired:
             shard = await queue.take()
@@ -268,10 +265,7 @@ class RayExecutor(Executor):
                     return
                 restarted = self._restarts.setdefault(id(worker), asyncio.ensure_future(
                     self._check_ready(worker, report=False)))
-                drained = asyncio.ensure_future(queue.drained())  # the others may finish the work meanwhile
-                await asyncio.wait({restarted, drained}, return_when=asyncio.FIRST_COMPLETED)
-                drained.cancel()
-                if not restarted.done() or restarted.result() is None:
+                if await _unless_drained(restarted, queue) is None:
                     return
                 self._restarts.pop(id(worker), None)
                 continue
@@ -293,3 +287,15 @@ class RayExecutor(Executor):
             self.stats.errors += 1
             outcomes[answer.key] = Outcome(result=None, error=answer.error)
             progress(1, 0, 1)
+
+
+async def _unless_drained(job: asyncio.Future[WorkerInfo | None], queue: ShardQueue) -> WorkerInfo | None:
+    """The job's result (a worker's report once ready), or None when the queue drains first: the other
+    workers have answered everything, so nobody waits for this one."""
+    drained: asyncio.Future[Any] = asyncio.ensure_future(queue.drained())
+    waiting: list[asyncio.Future[Any]] = [job, drained]
+    try:
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        drained.cancel()
+    return job.result() if job.done() else None
