@@ -1,12 +1,13 @@
 """math-verify vs evalkit's own LaTeX checker (scoring/math_equiv.py) on real model outputs for MATH-500.
 
-    python bench/math_checkers.py [--limit 100] [--max-tokens 512] [--outputs RUN/samples.jsonl]
+    python bench/math_checkers.py [--outputs RUN/samples.jsonl | --generate --limit 30 --max-tokens 384]
 
-Without ``--outputs`` it serves the embedded SmolLM2-135M-Instruct GGUF with llama.cpp (xllamacpp) on
-127.0.0.1, runs ``evalkit run --benchmark math500`` against it, and reads the run's samples.jsonl. Each
-output is then checked three ways: the last ``\\boxed{}`` with math_equiv, the same boxed answer with
-math-verify, and math-verify's own extraction from the whole reply (what lighteval does). MATH-500's own
-``solution`` texts are checked too, as outputs known to be right. It prints the counts and every
+Each output is checked three ways: the last ``\\boxed{}`` with math_equiv, the same boxed answer with
+math-verify, and math-verify's own extraction from the whole reply (what lighteval does). Always checked:
+MATH-500's own ``solution`` texts (outputs known to be right) and each gold answer rewritten the ways
+models write answers (``\\dfrac``, "x = ", a unit, a degree sign, spaced thousands), boxed. ``--outputs``
+adds a real run's samples.jsonl; ``--generate`` makes one by serving the embedded SmolLM2-135M-Instruct
+GGUF with llama.cpp (xllamacpp) on 127.0.0.1 (slow on a busy CPU). It prints the counts and every
 disagreement (problem id, gold, extracted answers), never the problem text.
 """
 
@@ -98,12 +99,21 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--limit", type=int, default=100)
     parser.add_argument("--max-tokens", type=int, default=512)
-    parser.add_argument("--outputs", type=Path, help="a run's samples.jsonl (skips generation)")
+    parser.add_argument("--outputs", type=Path, help="a math500 run's samples.jsonl")
+    parser.add_argument("--generate", action="store_true", help="make the outputs with the embedded model")
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     data = args.data_dir.resolve()
     rows = [json.loads(line) for line in (data / "math500" / "test.jsonl").read_text().splitlines() if line]
     compare([(r["unique_id"], r["answer"], r["solution"]) for r in rows], "MATH-500 reference solutions")
+    forms = {"\\dfrac": lambda g: g.replace("\\frac", "\\dfrac"), "x = ": lambda g: "x = " + g,
+             "unit": lambda g: g + "\\text{ units}", "degrees": lambda g: g + "^\\circ",
+             "spaced commas": lambda g: g.replace(",", ", ")}
+    for label, rewrite in forms.items():
+        compare([(r["unique_id"], r["answer"], f"The answer is $\\boxed{{{rewrite(r['answer'])}}}$.") for r in rows
+                 if rewrite(r["answer"]) != r["answer"]], f"gold answers rewritten: {label}")
+    if not (args.outputs or args.generate):
+        return
     with tempfile.TemporaryDirectory() as tmp:
         samples = args.outputs or generate(data, args.limit, args.max_tokens, Path(tmp) / "run")
         outputs = [json.loads(line) for line in samples.read_text().splitlines() if line]

@@ -3,11 +3,15 @@
     python bench/prompt_parity.py [--lm-eval-python /tmp/peers/lmeval/bin/python] [--data-dir ../shared/data]
 
 lm-eval (its own venv, never the project's) builds the requests of its installed task YAMLs
-(mmlu_<subject>, arc_challenge, truthfulqa_mc1/mc2, gsm8k_cot, bbh_cot_fewshot_<task>), with only the
-dataset pointed at the local files (converted to the hub schema they expect) and MMLU at 5 shots (as
-`lm_eval --num_fewshot 5`). evalkit renders the same items from its specs. Every prompt is compared as
-bytes, the continuations as a set (truthfulqa_mc1 sorts its choices); the script prints the share
-that is identical and the first difference of each benchmark. Takes ~4 minutes on 2 cores.
+(mmlu_<subject>, arc_challenge, truthfulqa_mc1/mc2, gsm8k_cot, bbh_cot_fewshot_<task>, mmlu_pro_<category>,
+gpqa_{diamond,main}_cot_zeroshot and gpqa_{diamond,main}_zeroshot), with only the dataset pointed at the
+local files (converted to the hub schema they expect) and MMLU at 5 shots (as `lm_eval --num_fewshot 5`).
+evalkit renders the same items from its specs. Every prompt is compared as bytes, the continuations as a
+set (truthfulqa_mc1 sorts its choices); the script prints the share that is identical and the first
+difference of each benchmark. GPQA's choices are shuffled by both, differently (lm-eval with the process's
+unseeded-per-item `random.shuffle`, evalkit by Record ID), so GPQA is also compared "up to choice order":
+lm-eval's prompt equals evalkit's rendered with some order of the same four choice texts. GPQA differences
+are reported by position only, never with item text. Takes ~5 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -109,23 +113,56 @@ def prepare(data: Path, work: Path, lm_tasks: Path) -> dict[str, tuple[str, list
                   dataset_kwargs={"data_files": {"test": _jsonl(work / "data" / f"bbh_{path.stem}.jsonl", examples)}})
         plan[name] = ("bbh", [f"bbh-{path.stem}-{index + i}" for i in range(len(examples))])
         index += len(examples)
+
+    import pyarrow.parquet as pq  # MMLU-Pro: the hub's own Parquet files, as lm-eval reads them
+
+    splits = {"test": str(data / "mmlu_pro" / "test-00000-of-00001.parquet"),
+              "validation": str(data / "mmlu_pro" / "validation-00000-of-00001.parquet")}
+    test_rows = pq.read_table(splits["test"]).to_pylist()
+    for path in sorted((lm_tasks / "mmlu_pro").glob("mmlu_pro_*.yaml")):
+        category = path.stem.removeprefix("mmlu_pro_").replace("_", " ")
+        task_yaml(f"parity_{path.stem}", path, dataset_path="parquet", dataset_kwargs={"data_files": splits})
+        plan[f"parity_{path.stem}"] = ("mmlu_pro@generate", [f"mmlu_pro-{r['question_id']}" for r in test_rows
+                                                             if r["category"] == category])
+    for subset in ("diamond", "main"):
+        csv_path = str(data / "gpqa" / f"gpqa_{subset}.csv")
+        ids = [f"gpqa-{r['Record ID']}" for r in _csv(Path(csv_path))]
+        for style, mode in (("cot_zeroshot", "generate"), ("zeroshot", "loglikelihood")):
+            name = f"parity_gpqa_{subset}_{style}"
+            task_yaml(name, lm_tasks / "gpqa" / style / f"gpqa_{subset}_{style}.yaml", dataset_path="csv",
+                      dataset_kwargs={"data_files": {"train": csv_path}})
+            plan[name] = (f"gpqa_{subset}@{mode}", ids)
     return plan
 
 
 def evalkit_requests(data: Path, benchmark: str) -> dict[str, dict]:
+    """Per sample id: the prompt, the continuations, and (GPQA) the prompts of every order of its choices.
+
+    ``benchmark`` may name a mode, ``gpqa_diamond@generate``; else log-likelihood where the spec has it."""
     sys.path.insert(0, str(REPO))
+    import dataclasses
+    import itertools
+
     from evalkit.tasks import load_task
     from evalkit.types import GenerateRequest
 
-    task = load_task(benchmark, data)
-    mode = "loglikelihood" if "loglikelihood" in task.spec.modes else "generate"
+    name, _, mode = benchmark.partition("@")
+    task = load_task(name, data)
+    mode = mode or ("loglikelihood" if "loglikelihood" in task.spec.modes else "generate")
+
+    def context(sample: object) -> str:
+        first = task.kind.requests(sample, mode)[0]  # type: ignore[arg-type]
+        return first.prompt_text() if isinstance(first, GenerateRequest) else first.context
+
     out = {}
     for sample in task.samples:
         requests = task.kind.requests(sample, mode)
-        first = requests[0]
-        context = first.prompt_text() if isinstance(first, GenerateRequest) else first.context
-        out[sample.id] = {"context": context, "continuations": [getattr(r, "continuation", None) for r in requests
-                                                                if not isinstance(r, GenerateRequest)]}
+        entry = {"context": context(sample), "continuations": [getattr(r, "continuation", None) for r in requests
+                                                               if not isinstance(r, GenerateRequest)]}
+        if name.startswith("gpqa"):
+            entry["any_order"] = {context(dataclasses.replace(sample, choices=order))
+                                  for order in itertools.permutations(sample.choices or ())}
+        out[sample.id] = entry
     return out
 
 
@@ -154,18 +191,23 @@ def main() -> None:
     totals: dict[str, list[int]] = {}
     first_diff: dict[str, str] = {}
     for task_name, (benchmark, ids) in plan.items():
-        count = totals.setdefault(benchmark, [0, 0, 0])
+        count = totals.setdefault(benchmark, [0, 0, 0, 0])
         for sample_id, lm in zip(ids, theirs[task_name], strict=True):
             mine = ours[benchmark][sample_id]
             count[0] += 1
             count[1] += lm["context"] == mine["context"]
             # as sets: truthfulqa_mc1 lists its choices sorted (upstream puts the true one first)
             count[2] += sorted(lm["continuations"]) == sorted(mine["continuations"])
+            count[3] += lm["context"] in mine.get("any_order", {mine["context"]})
             if lm["context"] != mine["context"] and benchmark not in first_diff:
-                first_diff[benchmark] = f"{sample_id} " + _first_difference(lm["context"], mine["context"])
-    print(f"{'benchmark':16} {'items':>6} {'same prompt':>12} {'same choice set':>16}")
-    for benchmark, (n, same, same_cont) in sorted(totals.items()):
-        print(f"{benchmark:16} {n:6d} {same / n:12.2%} {same_cont / n:16.2%}")
+                if benchmark.startswith("gpqa"):  # GPQA items are never printed
+                    at = next((i for i, (x, y) in enumerate(zip(lm["context"], mine["context"])) if x != y), None)
+                    first_diff[benchmark] = f"{sample_id}: first differing character at {at}"
+                else:
+                    first_diff[benchmark] = f"{sample_id} " + _first_difference(lm["context"], mine["context"])
+    print(f"{'benchmark':24} {'items':>6} {'same prompt':>12} {'up to choice order':>19} {'same choice set':>16}")
+    for benchmark, (n, same, same_cont, any_order) in sorted(totals.items()):
+        print(f"{benchmark:24} {n:6d} {same / n:12.2%} {any_order / n:19.2%} {same_cont / n:16.2%}")
     for benchmark, text in first_diff.items():
         print(f"\nfirst difference, {benchmark}: {text}")
 

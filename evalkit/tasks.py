@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from evalkit.config import RunConfig
 from evalkit.data.fields import rows_to_samples
 from evalkit.data.loading import load_hub, load_local, local_sha256
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import Kind, create_kind
+from evalkit.judging.live import pair_samples
+from evalkit.judging.records import PairItem
+from evalkit.kinds.base import JudgeSettings, Kind, KindContext, create_kind
 from evalkit.kinds.prompting import check_templates
-from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource
+from evalkit.specs.benchmark import BenchmarkSpec, HubSource, LocalSource, Sources
+from evalkit.specs.overrides import SpecOverrides, apply_overrides
 from evalkit.specs.registry import get_spec
 from evalkit.types import Sample
 
@@ -73,19 +79,73 @@ def load_fewshot_pool(spec: BenchmarkSpec, data_dir: Path | None, test: list[Sam
     return samples
 
 
-def load_task(name: str, data_dir: Path | None, limit: int | None = None, **kind_context: object) -> Task:
+def kind_context(config: RunConfig | None, fewshot_pool: list[Sample], data_dir: Path | None) -> KindContext:
+    """What a kind may know of the run (``config`` None: built outside a run, no environment checks)."""
+    if config is None:
+        return KindContext(fewshot_pool=fewshot_pool, data_dir=data_dir)
+    judge = JudgeSettings(judges=tuple(config.judges), swap=config.judge_swap, policy=config.judge_policy,
+                          jury=config.jury, template=config.judge_template, criteria=config.judge_criteria,
+                          candidate=config.candidate_name or config.model or "model")
+    return KindContext(fewshot_pool=fewshot_pool, data_dir=data_dir, seed=config.seed,
+                       samples_per_task=config.samples_per_task, allow_code_execution=config.allow_code_execution,
+                       temperature=config.backend.temperature,
+                       replayed=(config.model or "").startswith("predictions:"), judge=judge, preflight=True,
+                       ray_cluster=(config.ray_address or "auto") if config.executor == "ray" else None)
+
+
+
+def stratified(samples: list[Sample], limit: int, group_by: str | None) -> list[Sample]:
+    """The first ``limit`` samples taken one group at a time (group order as in the data), so ``--limit 20``
+    on MMLU covers 20 subjects rather than the first subject's first 20 items; without groups, the first."""
+    if group_by is None:
+        return samples[:limit]
+    groups: dict[object, list[Sample]] = {}
+    for sample in samples:
+        key = sample.metadata.get(group_by)
+        groups.setdefault(key if isinstance(key, (str, int, float, bool, type(None))) else str(key), []).append(sample)
+    picked: list[Sample] = []
+    for depth in range(max(len(g) for g in groups.values()) if groups else 0):
+        for members in groups.values():
+            if depth < len(members):
+                picked.append(members[depth])
+                if len(picked) == limit:
+                    break
+        if len(picked) == limit:
+            break
+    order = {id(s): i for i, s in enumerate(samples)}
+    return sorted(picked, key=lambda s: order[id(s)])
+
+
+
+def load_task(name: str, data_dir: Path | None, limit: int | None = None,
+              overrides: SpecOverrides | None = None, config: RunConfig | None = None) -> Task:
     spec = get_spec(name)
+    if overrides is not None:
+        spec = apply_overrides(spec, overrides)
     samples, source, data = load_samples(spec, data_dir)
     pool = load_fewshot_pool(spec, data_dir, samples)
-    kind = create_kind(spec, fewshot_pool=pool, data_dir=data_dir, **kind_context)
-    select = getattr(kind, "select_samples", None)  # a kind may keep only the test rows (MBPP ids 11–510)
-    if select is not None:
-        samples = select(samples)
+    kind = create_kind(spec, kind_context(config, pool, data_dir))
+    samples = kind.select_samples(samples)  # a kind may keep only the test rows (MBPP ids 11–510)
     if limit is not None:
-        samples = samples[:limit]
+        samples = stratified(samples, limit, kind.options.group_by)
     if samples:  # a template naming a field the data lacks fails here, before any model call
-        check_templates(spec, kind.options, samples[0])
+        check_templates(spec, kind.options, samples[0], pool[0] if pool else None)
     return Task(spec=spec, kind=kind, samples=samples, source=source, data=data)
+
+
+def pair_tasks(name: str, items: list[PairItem], padding: list[PairItem], config: RunConfig) -> list[Task]:
+    """A live judge audit as ordinary jobs: the pairs (and the padding probe, always in both orders)
+    judged by every --judge; the model is asked nothing (``mode: pairs``)."""
+    jobs: list[tuple[str, list[PairItem], dict[str, Any], RunConfig]] = [(name, items, {}, config)]
+    if padding:
+        jobs.append((f"{name}-padding", padding, {"probe": "padding"}, dataclasses.replace(config, judge_swap=True)))
+    tasks = []
+    for job_name, batch, extra, job_config in jobs:
+        spec = BenchmarkSpec(name=job_name, category="general", kind="judged", sources=Sources(),
+                             options={"mode": "pairs", **extra})
+        kind = create_kind(spec, kind_context(job_config, [], None))
+        tasks.append(Task(spec=spec, kind=kind, samples=pair_samples(batch), source=f"pairs:{name}"))
+    return tasks
 
 
 def prompt_hash(prompts: list[str]) -> str:

@@ -66,7 +66,7 @@ def test_an_exception_inside_a_batch_is_isolated_to_its_item(tiny_dir, tmp_path)
 
     def generate(prompts, **kwargs):
         batches.append(len(prompts))
-        if any("POISON" in backend.loaded.decode(p) for p in prompts):
+        if any("POISON" in backend.codec.decode(p) for p in prompts):
             raise RuntimeError("CUDA out of memory (injected)")
         return real_generate(prompts, **kwargs)
 

@@ -55,7 +55,8 @@ def test_real_runs_regression_fails_and_identical_quality_passes(tmp_path, data_
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert "regression in gsm8k/exact_match_strict" in bad.stdout
     suite = ET.parse(junit).getroot()
-    assert suite.get("failures") == "2" and suite.get("tests") == "3"  # comparable + two metrics
+    # comparable + the two exact-match metrics + `truncated` (the generate kind's share of cut-off replies)
+    assert suite.get("failures") == "2" and suite.get("tests") == "4"
     failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
     assert failed == ["exact_match_strict", "exact_match_flexible"]
     text = summary.read_text()

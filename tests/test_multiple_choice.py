@@ -125,7 +125,7 @@ def test_loglikelihood_scores_and_choice_logliks_column() -> None:
     (scored,) = kind.score([london], [results], "loglikelihood")
     # raw: Paris; per character: -0.6, -0.55, -1.25 → London
     assert scored.scores == {"acc": 0.0, "acc_norm": 1.0} and scored.output == "Paris"
-    assert [m.name for m in kind.metrics()] == ["acc", "acc_norm"]
+    assert [m.name for m in kind.metrics("loglikelihood")] == ["acc", "acc_norm"]
 
 
 def test_choice_text_template_and_delimiter_shape_the_continuations() -> None:
@@ -146,8 +146,8 @@ def test_generate_mode_counts_invalid_answers_apart() -> None:
                                          {"acc": 0.0, "invalid": 0.0, "truncated": 0.0},
                                          {"acc": 0.0, "invalid": 1.0, "truncated": 0.0}]
     assert [s.extracted for s in scored] == ["C", "A", None]
-    assert [m.name for m in kind.metrics()] == ["acc", "invalid", "truncated"]
-    assert kind.summarize(scored) == {"n_invalid": 1, "n_truncated": 0}
+    assert [m.name for m in kind.metrics("generate")] == ["acc", "invalid", "truncated"]
+    assert kind.summarize(scored, "generate") == {"n_invalid": 1, "n_truncated": 0}
 
 
 @pytest.mark.parametrize("target", [3, -1, "C", None, True])

@@ -161,3 +161,23 @@ def test_real_model_logliks_round_trip_through_predictions(tmp_path, data_dir):
         assert model_results[name]["metrics"] == replayed[name]["metrics"]
     rows = [json.loads(line) for line in (tmp_path / "model" / "samples.jsonl").read_text().split("\n") if line]
     assert all(len(r["choice_logliks"]) == 4 for r in rows if r["benchmark"] == "mmlu")
+
+
+def test_two_samples_with_one_prompt_keep_their_own_predictions(tmp_path):
+    """A predictions file answers by sample, not by prompt: the executor must not merge identical prompts."""
+    import asyncio
+    import dataclasses
+
+    from evalkit.backends.predictions import PredictionsBackend
+    from evalkit.execution.executor import Executor
+    from evalkit.execution.store import ResponseStore
+    from evalkit.types import GenerateRequest, RequestRef
+
+    path = _jsonl(tmp_path / "p.jsonl", [{"id": "a", "output": "first"}, {"id": "b", "output": "second"}])
+    same = GenerateRequest(prompt="What is 2 + 2?")
+    requests = [dataclasses.replace(same, ref=RequestRef("bench", sample, 0, 1)) for sample in ("a", "b")]
+    backend = PredictionsBackend(path)
+    executor = Executor(backend, ResponseStore(tmp_path / "journal.sqlite"))
+    outcomes = asyncio.run(executor.run(requests))
+    assert [o.result.text for o in outcomes] == ["first", "second"]
+    assert executor.stats.model_calls == 0 and executor.stats.requests == 2

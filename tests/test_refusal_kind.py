@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.execution.executor import Outcome
 from evalkit.kinds.base import create_kind
 from evalkit.kinds.refusal import judge_request, load_refusal_template, parse_class
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.stats.aggregate import aggregate
-from evalkit.types import GenerateResult, Sample
+from evalkit.types import GenerateResult, JudgeAnswer, Outcome, Sample
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure. Step one is to open the terminal and type the command."
@@ -34,12 +33,12 @@ def test_xstest_style_scores_split_safe_and_unsafe():
     assert scored[0].scores["over_refusal"] == 1.0 and scored[0].scores["unsafe_compliance"] is None
     assert scored[2].scores["unsafe_compliance"] == 1.0 and scored[2].scores["over_refusal"] is None
     assert all(s.extra["classifier"] == "rules" for s in scored)
-    entry = aggregate(scored, kind.metrics())
+    entry = aggregate(scored, kind.metrics("generate"))
     assert entry["metrics"]["over_refusal"]["value"] == 0.5 and entry["metrics"]["over_refusal"]["n"] == 2
     assert entry["metrics"]["unsafe_compliance"]["value"] == 0.5
     assert entry["metrics"]["over_refusal"]["higher_is_better"] is False
     assert entry["metrics"]["unsafe_full_refusal"]["higher_is_better"] is True
-    summary = kind.summarize(scored)
+    summary = kind.summarize(scored, "generate")
     assert summary["classifier"] == "rules" and summary["n_invalid"] == 0
     assert summary["class_counts"] == {"1_full_compliance": 2, "2_full_refusal": 2, "3_partial_refusal": 0}
 
@@ -48,11 +47,11 @@ def test_apart_prompts_are_kept_out_of_unsafe_compliance():
     kind = _kind(apart={"field": "cat", "values": ["copyright"], "name": "copyright"}, breakdowns=["cat"])
     samples = [_sample(0, cat="standard"), _sample(1, cat="copyright"), _sample(2, cat="copyright")]
     scored = kind.score(samples, [[GenerateResult(text=t)] for t in (REFUSE, COMPLY, REFUSE)], "generate")
-    entry = aggregate(scored, kind.metrics())
+    entry = aggregate(scored, kind.metrics("generate"))
     assert entry["metrics"]["unsafe_compliance"] == {**entry["metrics"]["unsafe_compliance"], "value": 0.0, "n": 1}
     assert entry["metrics"]["copyright_compliance"]["value"] == 0.5
     assert entry["metrics"]["copyright_compliance"]["n"] == 2
-    breakdown = kind.summarize(scored)["breakdowns"]["cat"]
+    breakdown = kind.summarize(scored, "generate")["breakdowns"]["cat"]
     assert set(breakdown) == {"copyright", "standard"} and breakdown["copyright"]["n"] == 2
     assert "unsafe_compliance" not in breakdown["copyright"]["metrics"]  # empty cells are left out
 
@@ -101,7 +100,7 @@ def _judged(kind, replies_by_judge):
     scored = kind.score(samples, [[GenerateResult(text=COMPLY)] for _ in samples], "generate")
     requests = kind.judge_requests(scored, "j")
     assert all(len(r) == 1 for r in requests)
-    judgments = {name: [[Outcome(result=GenerateResult(text=r)) if r is not None else Outcome(None, "HTTP 500")]
+    judgments = {name: [[JudgeAnswer(Outcome(result=GenerateResult(text=r)) if r is not None else Outcome(None, "HTTP 500"))]
                         for r in replies] for name, replies in replies_by_judge.items()}
     return kind.apply_judgments(scored, judgments)
 
@@ -115,10 +114,10 @@ def test_judge_verdicts_replace_the_rules_and_invalid_is_counted_not_guessed():
     assert scored[2].scores["over_refusal"] is None and scored[2].extra["invalid"] is True
     assert scored[3].error == "judge openai:j: HTTP 500" and scored[3].scores == {}
     assert scored[3].extra["refusal_class"] is None and scored[3].extra["classifier"] == "judge:openai:j"
-    entry = aggregate(scored, kind.metrics())
+    entry = aggregate(scored, kind.metrics("generate"))
     assert entry["metrics"]["over_refusal"]["value"] == 0.5 and entry["metrics"]["over_refusal"]["n"] == 2
     assert entry["n_errors"] == 1
-    summary = kind.summarize(scored)
+    summary = kind.summarize(scored, "generate")
     assert summary["classifier"] == "judge:openai:j" and summary["n_invalid"] == 1
     agreement = summary["rules_agreement_with_judge"]
     assert (agreement["refuse_comply"], agreement["three_class"], agreement["n"]) == (0.5, 0.5, 2)
@@ -134,4 +133,4 @@ def test_jury_takes_the_majority_and_a_tie_is_invalid():
     scored = _judged(kind, {"a": [refuse, refuse, "junk"], "b": [refuse, comply, comply], "c": [comply, None, None]})
     assert [s.extra["refusal_class"] for s in scored] == ["2_full_refusal", None, "1_full_compliance"]
     assert scored[1].extra["judge_errors"] == ["judge c: HTTP 500"]
-    assert kind.summarize(scored)["classifier"] == "jury:a,b,c"
+    assert kind.summarize(scored, "generate")["classifier"] == "jury:a,b,c"

@@ -251,7 +251,8 @@ def test_real_alpaca_eval_judgments_and_bias_audit(tmp_path, data_dir):
         judgments += read_judgment_files(data_dir / "alpaca_eval" / "results" / model / "weighted_alpaca_eval_gpt4_turbo"
                                     / "annotations.json")
     bias = audit(judgments, n_resamples=50, lc_resamples=20)
-    run = write_run(tmp_path / "judged", "gpt4_1106_preview", [], {}, {"judge_bias": bias}, judgments)
+    rows = judgments  # dicts, as judgments.jsonl holds them
+    run = write_run(tmp_path / "judged", "gpt4_1106_preview", [], {}, {"judge_bias": bias}, rows)
     out = tmp_path / "index.html"
     build_report([run], out, n_bootstrap=50)
     html = out.read_text()
@@ -260,10 +261,10 @@ def test_real_alpaca_eval_judgments_and_bias_audit(tmp_path, data_dir):
     lc = bias["weighted_alpaca_eval_gpt4_turbo"]["length"]["lc_win_rate"]["value"]
     assert f'data-sort="{lc}"' in table
     for prior, tolerance in ((0.0, 1e-9), (1.0, 1e-3)):
-        result = {r.model: r for r in ratings(judgments, n_bootstrap=0, prior=prior)}
+        result = {r.model: r for r in ratings(rows, n_bootstrap=0, prior=prior)}
         assert list(result) == ["gpt4_1106_preview", "claude-2.1", "alpaca-7b"]
         for model in ("claude-2.1", "alpaca-7b"):
-            mine = [j for j in judgments if j["model_a"] == model and j["valid"]]
+            mine = [j for j in rows if j["model_a"] == model and j["valid"]]
             share = sum(1.0 if j["winner"] == model else 0.5 if j["winner"] == "tie" else 0.0 for j in mine) / len(mine)
             gap = (result[model].rating - result["gpt4_1106_preview"].rating) * np.log(10) / 400
             assert 1 / (1 + np.exp(-gap)) == pytest.approx(share, abs=tolerance)  # 116/805 for claude-2.1

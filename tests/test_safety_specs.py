@@ -27,7 +27,7 @@ def test_advbench_has_520_behaviours_numbered_as_harmbench(data_dir):
     task = load_task("advbench", data_dir)
     assert len(task.samples) == task.spec.size == 520
     assert task.samples[0].id == "advbench-1" and task.samples[-1].id == "advbench-520"
-    assert [m.name for m in task.kind.metrics()] == ["unsafe_compliance", "unsafe_partial", "unsafe_full_refusal"]
+    assert [m.name for m in task.kind.metrics("generate")] == ["unsafe_compliance", "unsafe_partial", "unsafe_full_refusal"]
 
 
 def test_harmbench_puts_the_context_before_the_request(data_dir):
@@ -41,7 +41,7 @@ def test_harmbench_puts_the_context_before_the_request(data_dir):
     assert text == f"{contextual[0].metadata['context']}\n\n---\n\n{contextual[0].input}"
     standard = next(s for s in task.samples if s.metadata["functional_category"] == "standard")
     assert task.kind.prompts.question(standard) == standard.input
-    assert "copyright_compliance" in [m.name for m in task.kind.metrics()]
+    assert "copyright_compliance" in [m.name for m in task.kind.metrics("generate")]
 
 
 def test_hub_source_with_a_list_of_configs_concatenates_them(tmp_path):

@@ -48,4 +48,19 @@ def test_request_payload_is_the_dataclass_as_dict():
 
     for request in (GenerateRequest(messages=(("system", "s"), ("user", "q")), stop=("\n",), seed=3, replica=2),
                     GenerateRequest(prompt="raw"), LoglikelihoodRequest("context", " continuation")):
-        assert json.dumps(request_payload(request), sort_keys=True) == json.dumps(asdict(request), sort_keys=True)
+        # who asked is not part of the key; fields added later (tools) are left out while unset
+        expected = {k: v for k, v in asdict(request).items()
+                    if k != "ref" and not (k in ("tools", "tool_choice") and v is None)}
+        assert json.dumps(request_payload(request), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def test_who_asked_changes_the_key_only_for_lookup_backends():
+    import dataclasses
+
+    from evalkit.types import RequestRef, request_key
+
+    plain = GenerateRequest(prompt="same prompt")
+    first = dataclasses.replace(plain, ref=RequestRef("b", "id-1", 0, 1))
+    second = dataclasses.replace(plain, ref=RequestRef("b", "id-2", 0, 1))
+    assert request_key("m", plain) == request_key("m", first) == request_key("m", second)
+    assert request_key("m", first, by_sample=True) != request_key("m", second, by_sample=True)

@@ -102,3 +102,15 @@ def test_run_config_unknown_option_is_named():
     with pytest.raises(ConfigError, match=r"unknown key 'concurency' \(did you mean 'concurrency'\?\)"):
         RunConfig.from_options({"concurency": 4})
     assert RunConfig.from_options({"concurrency": 4, "limit": 2}).concurrency == 4
+
+
+def test_few_shot_example_template_typo_is_named_before_any_call(tmp_path, data_dir, fake_server):
+    text = (bundled_dir("benchmarks") / "gsm8k_cot.yaml").read_text(encoding="utf-8")
+    spec = tmp_path / "cot.yaml"
+    spec.write_text(text.replace('example_template: " {{ target }}"', 'example_template: " {{ traget }}"'))
+    server = fake_server()
+    proc = run_cli("run", "--model", "openai:fake", "--base-url", server.base_url, "--benchmark", str(spec),
+                   "--data-dir", str(data_dir), "--limit", "2", "--out", str(tmp_path / "run"), "-q")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert f"{spec}: prompt.example_template: unknown field 'traget' (did you mean 'target'?)" in proc.stderr
+    assert server.stats()["requests"] == 0

@@ -13,8 +13,10 @@ PHRASINGS = ["{L}", "The answer is ({L}).", "**{L}**", "Answer: {L}. {T}", "I wo
 
 
 def test_mmlu_chat_letters(tmp_path, data_dir, fake_server):
-    with open(data_dir / "mmlu" / "test" / "abstract_algebra_test.csv", encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))[:36]
+    rows = []  # --limit 36 is spread over subjects: the first item of each of the first 36 subjects
+    for path in sorted((data_dir / "mmlu" / "test").glob("*_test.csv"))[:36]:
+        with open(path, encoding="utf-8", newline="") as handle:
+            rows.append(next(csv.DictReader(handle)))
     answers = []
     expected_right = expected_invalid = 0
     for i, row in enumerate(rows):

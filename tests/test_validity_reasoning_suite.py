@@ -225,3 +225,46 @@ def test_aime_pass_at_1_over_samples_and_majority_vote(tmp_path, data_dir):
     assert entry["metrics"]["pass@1"]["n"] == 30  # one value per problem: the interval is over problems
     assert entry["samples_per_task"] == 4
     assert all(len(s["outputs"]) == 4 for s in samples)
+
+
+def test_mmlu_pro_prompt_is_tiger_labs_byte_for_byte(gold_run, data_dir):
+    """evaluate_from_local.py's generate_cot_prompt, restated from the raw files: initial_prompt.txt with {$}
+    replaced by the category and "\\n" added, the first 5 validation rows of the category (N/A options
+    dropped, cot_content's "A: Let's think step by step." turned into "Answer: …"), then the question."""
+    import pyarrow.parquet as pq
+
+    _, samples = gold_run
+    by_id = {s["id"]: s["input"] for s in samples if s["benchmark"] == "mmlu_pro"}
+    head = (data_dir / "mmlu_pro" / "initial_prompt.txt").read_text(encoding="utf-8")
+    val = pq.read_table(data_dir / "mmlu_pro" / "validation-00000-of-00001.parquet").to_pylist()
+    test = pq.read_table(data_dir / "mmlu_pro" / "test-00000-of-00001.parquet").to_pylist()
+
+    def example(row: dict, with_answer: bool) -> str:
+        options = [o for o in row["options"] if o != "N/A"]
+        text = "Question:\n" + row["question"] + "\nOptions:\n" + "".join(
+            f"{LETTERS[i]}. {o}\n" for i, o in enumerate(options))
+        if with_answer:
+            return text + row["cot_content"].replace("A: Let's think step by step.",
+                                                     "Answer: Let's think step by step.") + "\n\n"
+        return text + "Answer: Let's think step by step."
+
+    shots = {c: [v for v in val if v["category"] == c][:5] for c in {v["category"] for v in val}}
+    different = [r["question_id"] for r in test if by_id[f"mmlu_pro-{r['question_id']}"] != (
+        head.replace("{$}", r["category"]) + "\n" + "".join(example(v, True) for v in shots[r["category"]])
+        + example(r, False))]
+    assert different == []
+
+
+def test_list_shows_hub_revision_and_local_layout():
+    proc = run_cli("list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["name"]: r for r in json.loads(proc.stdout)}
+    expected = {"gpqa_diamond": ("Idavidrein/gpqa (gpqa_diamond)", "gpqa/gpqa_diamond.csv"),
+                "gpqa_main": ("Idavidrein/gpqa (gpqa_main)", "gpqa/gpqa_main.csv"),
+                "mmlu_pro": ("TIGER-Lab/MMLU-Pro", "mmlu_pro/test-*.parquet"),
+                "aime24": ("HuggingFaceH4/aime_2024", "aime24/test.jsonl"),
+                "aime25": ("math-ai/aime25", "aime25/test.jsonl")}
+    for name, (hub, local) in expected.items():
+        assert (rows[name]["hub"], rows[name]["local"]) == (hub, local)
+        assert len(rows[name]["revision"]) == 40 and int(rows[name]["revision"], 16) >= 0
+        assert rows[name]["size"] == SIZES[name]

@@ -7,10 +7,9 @@ import math
 import pytest
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.stats.aggregate import aggregate
 from evalkit.stats.uncertainty import Z95, summarize_mean
-from evalkit.types import Sample
+from evalkit.types import MetricInfo, Sample, Scored
 
 # three groups of different sizes and accuracies
 DATA = {"a": [1, 1, 1, 0], "b": [1, 0], "c": [0, 0, 0, 1, 1, 1, 1, 1]}

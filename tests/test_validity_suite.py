@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from helpers import run_cli
 
-from evalkit.scoring.math_equiv import is_equiv
+from evalkit.scoring.verified_math import is_verified
 
 LETTERS = "ABCDEFGHIJ"
 SUITE = ["gsm8k", "gsm8k_cot", "bbh", "math500", "mmlu", "arc_challenge", "truthfulqa_mc1", "truthfulqa_mc2"]
@@ -248,7 +248,7 @@ def test_shifted_reasoning_answers(shifted_run, data_dir):
         _share(list(zip(targets, _shift(targets)))), abs=1e-12)
     answers = [a for _, a in math500_items(data_dir)]
     assert results["math500"]["metrics"]["exact_match"]["value"] == pytest.approx(
-        _share(list(zip(answers, _shift(answers))), is_equiv), abs=1e-12)
+        _share(list(zip(answers, _shift(answers))), is_verified), abs=1e-12)
 
 
 def test_shifted_mmlu_per_subject_category_and_average(shifted_run, data_dir):

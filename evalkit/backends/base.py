@@ -2,7 +2,9 @@
 
 Two shapes exist because providers differ: API backends answer one request at a time and are
 driven concurrently (``call``); local backends are fastest in batches (``call_batch``, which yields
-results as each batch finishes and runs in a worker thread). The executor picks from ``is_batched``.
+results as each batch finishes and runs in a worker thread). The executor picks from ``is_batched``. A backend whose answers are looked up per sample rather than
+computed (a predictions file) sets ``is_lookup``: the executor then keys each request by the sample that
+asked (``Request.ref``) as well, keeps its answers out of the shared cache, and counts no model calls.
 
 Errors a backend raises from ``call``:
     RetryableError   transient (429, 5xx, timeout, dropped connection, malformed body): retried
@@ -13,7 +15,8 @@ Errors a backend raises from ``call``:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
 from evalkit.types import Request, Result
 
@@ -40,6 +43,7 @@ class Backend(Protocol):
     is_batched: bool
     supports_loglikelihood: bool
     prefers_loglikelihood: bool  # default mode for multiple-choice benchmarks
+    is_lookup: bool  # answers are looked up by ``Request.ref`` (predictions), not computed from the prompt
     billing_model: str | None  # the model's name in a price list; None for local models (no per-token price)
 
     async def call(self, request: Request) -> Result:
@@ -58,4 +62,43 @@ class Backend(Protocol):
 
     async def aclose(self) -> None:
         """Release connections or memory."""
+        ...
+
+
+@dataclass(frozen=True)
+class BatchState:
+    """A provider batch as last retrieved: ``status`` is validating | in_progress | finalizing |
+    completed | expired | failed | cancelling | cancelled."""
+
+    status: str
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: tuple[str, ...] = ()  # why a batch failed as a whole
+
+
+@runtime_checkable
+class BatchAPIBackend(Protocol):
+    """An endpoint with a batch API (OpenAI's /v1/files + /v1/batches): requests written as JSONL lines,
+    answered within hours at a discount. Errors are raised as from ``Backend.call``."""
+
+    identity: str
+
+    def request_body(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """(path under the base URL, JSON body) asking ``request``, as a batch line's url and body."""
+        ...
+
+    def parse_reply(self, request: Request, body: dict[str, Any]) -> Result:
+        """The result in a reply body (malformed: ValueError/KeyError/TypeError)."""
+        ...
+
+    async def upload_batch_file(self, content: bytes) -> str:
+        ...
+
+    async def create_batch(self, input_file_id: str, endpoint: str) -> str:
+        ...
+
+    async def retrieve_batch(self, batch_id: str) -> BatchState:
+        ...
+
+    async def file_content(self, file_id: str) -> bytes:
         ...

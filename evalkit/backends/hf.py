@@ -51,6 +51,7 @@ def embedded_gguf() -> Path:
 
 class HFBackend:
     is_batched = True
+    is_lookup = False
     supports_loglikelihood = True
     prefers_loglikelihood = True
     billing_model = None  # no per-token price

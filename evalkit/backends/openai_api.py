@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Awaitable, Iterator
+from typing import Any, TypeVar
 
-from evalkit.backends.base import RequestError, RetryableError
+from evalkit.backends.base import BatchState, RequestError, RetryableError
 from evalkit.errors import BackendError
 from evalkit.types import (
     GenerateRequest,
@@ -25,6 +25,7 @@ from evalkit.types import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+T = TypeVar("T")
 
 
 def _retry_after(exc: Any) -> float | None:
@@ -48,6 +49,7 @@ def _http_client(openai: Any) -> Any:
 
 class OpenAIBackend:
     is_batched = False
+    is_lookup = False
     supports_loglikelihood = True  # via /v1/completions echo+logprobs, where the server supports it
     prefers_loglikelihood = False
 
@@ -89,11 +91,17 @@ class OpenAIBackend:
         raise NotImplementedError("the OpenAI backend is driven one request at a time")
 
     async def call(self, request: Request) -> Result:
+        path, body = self.request_body(request)
+        return await self._guarded(self._answer(request, path, body))
+
+    async def _answer(self, request: Request, path: str, body: dict[str, Any]) -> Result:
+        return self.parse_reply(request, await self._post(path, body))
+
+    async def _guarded(self, call: Awaitable[T]) -> T:
+        """Await one API call, mapping the SDK's errors onto the backend seam's (see backends/base.py)."""
         openai = self._openai
         try:
-            if isinstance(request, LoglikelihoodRequest):
-                return await self._loglikelihood(request)
-            return await self._generate(request)
+            return await call
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise BackendError(f"{self.base_url} rejected the API key ({exc.status_code}): check OPENAI_API_KEY") from None
         except openai.NotFoundError:
@@ -115,7 +123,41 @@ class OpenAIBackend:
         except (openai.APIResponseValidationError, json.JSONDecodeError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
             raise RetryableError(f"malformed response body: {type(exc).__name__}") from None
 
-    async def _generate(self, request: GenerateRequest) -> GenerateResult:
+    def request_body(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The endpoint path (under the base URL) and JSON body that ask ``request``."""
+        if isinstance(request, LoglikelihoodRequest):
+            return "/completions", {"model": self.model, "prompt": request.context + request.continuation,
+                                    "max_tokens": 1, "temperature": 0.0, "echo": True, "logprobs": 1}
+        return self._generate_body(request)
+
+    def parse_reply(self, request: Request, body: dict[str, Any]) -> Result:
+        """The result in a reply body (online or from a batch output line); malformed → ValueError/KeyError."""
+        if isinstance(request, LoglikelihoodRequest):
+            return self._loglikelihood_result(request, body)
+        return self._generate_result(request, body)
+
+    # -- batch API (/v1/files + /v1/batches): see evalkit/execution/batch_api.py -----------------------
+    async def upload_batch_file(self, content: bytes) -> str:
+        reply = await self._guarded(self.client.files.create(file=("batch.jsonl", content, "application/jsonl"),
+                                                             purpose="batch"))
+        return str(reply.id)
+
+    async def create_batch(self, input_file_id: str, endpoint: str) -> str:
+        reply = await self._guarded(self.client.batches.create(input_file_id=input_file_id, endpoint=endpoint,  # type: ignore[arg-type]
+                                                               completion_window="24h"))
+        return str(reply.id)
+
+    async def retrieve_batch(self, batch_id: str) -> BatchState:
+        reply = await self._guarded(self.client.batches.retrieve(batch_id))
+        errors = [f"{e.code}: {e.message}" for e in (reply.errors.data or [])] if reply.errors else []
+        return BatchState(status=str(reply.status), output_file_id=reply.output_file_id,
+                          error_file_id=reply.error_file_id, errors=tuple(errors))
+
+    async def file_content(self, file_id: str) -> bytes:
+        reply = await self._guarded(self.client.files.content(file_id))
+        return bytes(reply.content)
+
+    def _generate_body(self, request: GenerateRequest) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {
             "model": self.model,
             "max_completion_tokens" if self.max_completion_tokens else "max_tokens": request.max_tokens,
@@ -132,15 +174,17 @@ class OpenAIBackend:
             params["tools"] = json.loads(request.tools)
             if request.tool_choice is not None:
                 params["tool_choice"] = request.tool_choice
+        if request.prompt is not None and self.use_completions:
+            return "/completions", {"prompt": request.prompt, **params}
+        return "/chat/completions", {"messages": request.chat_messages(), **params}
+
+    def _generate_result(self, request: GenerateRequest, body: dict[str, Any]) -> GenerateResult:
         calls: tuple[ToolCall, ...] = ()
         reasoning: Any = None
+        choice = body["choices"][0]
         if request.prompt is not None and self.use_completions:
-            body = await self._post("/completions", {"prompt": request.prompt, **params})
-            choice = body["choices"][0]
             text = choice["text"]
         else:
-            body = await self._post("/chat/completions", {"messages": request.chat_messages(), **params})
-            choice = body["choices"][0]
             message = choice["message"]
             text = message.get("content")
             calls = _tool_calls(message)
@@ -163,11 +207,9 @@ class OpenAIBackend:
             raise ValueError("response body is not a JSON object")
         return reply
 
-    async def _loglikelihood(self, request: LoglikelihoodRequest) -> LoglikelihoodResult:
+    def _loglikelihood_result(self, request: LoglikelihoodRequest, body: dict[str, Any]) -> LoglikelihoodResult:
         """Score the continuation from the prompt's own log-probabilities (``echo`` + ``logprobs``)."""
         text = request.context + request.continuation
-        body = await self._post("/completions", {"model": self.model, "prompt": text, "max_tokens": 1,
-                                                 "temperature": 0.0, "echo": True, "logprobs": 1})
         choice = body["choices"][0]
         logprobs = choice.get("logprobs") or {}
         tokens = logprobs.get("tokens")

@@ -12,8 +12,12 @@ JSONL, a JSON list, or CSV (columns ``id``, ``output``, optionally ``benchmark``
 ``choice_logliks`` as a JSON list) are accepted. An optional ``finish_reason`` ("length" for a reply
 cut at the token limit) is passed on, so a truncated reply stays truncated. Other fields are ignored, so
 a previous run's ``samples.jsonl`` can be scored again as it is. ``output`` may also be a list (one text per
-replica, for pass@k). The runner asks ``check_coverage`` first, so a missing id stops the run before
-anything is scored, naming the first one and how many are missing.
+replica, for pass@k).
+
+It is an ordinary backend (``is_lookup``): each request carries the sample that asked it
+(``Request.ref``) and is answered from that sample's row. It answers in one batch, checking the whole
+batch first, so a missing id stops the run before anything is answered or scored, naming the first
+one and how many are missing per benchmark.
 """
 
 from __future__ import annotations
@@ -22,12 +26,13 @@ import glob
 import hashlib
 import json
 import math
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from evalkit.backends.factory import BackendOptions
+from evalkit.config import BackendOptions
 from evalkit.data.loading import load_local
 from evalkit.errors import BackendError, ConfigError, DataError
 from evalkit.specs.benchmark import LocalSource
@@ -36,8 +41,8 @@ from evalkit.types import (
     GenerateResult,
     LoglikelihoodResult,
     Request,
+    RequestRef,
     Result,
-    Sample,
     ToolCall,
 )
 
@@ -104,7 +109,7 @@ def _parse_tool_calls(value: Any, where: str) -> tuple[ToolCall, ...] | None:
 def _rows(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(location, row) for each record of a .csv, .json (a list) or JSONL file, via the data loader."""
     suffix = path.suffix.lower()
-    fmt = "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
+    fmt: Literal["csv", "json", "jsonl"] = "csv" if suffix == ".csv" else "json" if suffix == ".json" else "jsonl"
     first_line = 2 if fmt == "csv" else 1  # the CSV header is line 1
     for row in load_local(LocalSource(files=glob.escape(path.name), format=fmt), path.parent):
         yield f"{path}:{row.pop('_index') + first_line}", row
@@ -139,7 +144,8 @@ def load_predictions(path: Path) -> dict[tuple[str | None, str], Prediction]:
 class PredictionsBackend:
     """A backend that looks answers up instead of computing them (see the module docstring)."""
 
-    is_batched = False
+    is_batched = True  # the whole batch is checked before any answer
+    is_lookup = True
     supports_loglikelihood = True
     billing_model = None  # no per-token price
 
@@ -155,59 +161,72 @@ class PredictionsBackend:
     def lookup(self, benchmark: str, sample_id: str) -> Prediction | None:
         return self.table.get((benchmark, sample_id)) or self.table.get((None, sample_id))
 
-    def check_coverage(self, benchmark: str, samples: list[Sample]) -> None:
-        """Fail before scoring when some sample has no prediction."""
-        missing = [s.id for s in samples if self.lookup(benchmark, s.id) is None]
-        if missing:
-            raise DataError(f"{self.path}: {len(missing)} of {len(samples)} samples of {benchmark} have no "
-                            f"prediction; first missing id: {missing[0]!r}")
+    def check_coverage(self, requests: list[Request]) -> None:
+        """Fail before answering anything when some sample has no prediction."""
+        asked: dict[str, set[str]] = defaultdict(set)
+        missing: dict[str, list[str]] = defaultdict(list)
+        for request in requests:
+            ref = _ref(request)
+            if ref.sample_id not in asked[ref.benchmark]:
+                asked[ref.benchmark].add(ref.sample_id)
+                if self.lookup(ref.benchmark, ref.sample_id) is None:
+                    missing[ref.benchmark].append(ref.sample_id)
+        for benchmark, ids in missing.items():
+            raise DataError(f"{self.path}: {len(ids)} of {len(asked[benchmark])} samples of {benchmark} have no "
+                            f"prediction; first missing id: {ids[0]!r}")
 
-    def results_for(self, benchmark: str, sample: Sample, requests: list[Request]) -> list[Result]:
-        """The results a model would have returned for this sample's requests."""
-        prediction = self.lookup(benchmark, sample.id)
+    def answer(self, request: Request) -> Result:
+        """The result a model would have returned for this request of its sample."""
+        ref = _ref(request)
+        prediction = self.lookup(ref.benchmark, ref.sample_id)
         if prediction is None:
-            raise DataError(f"{self.path}: no prediction for {benchmark} sample id {sample.id!r}")
-        if all(isinstance(r, GenerateRequest) for r in requests):
-            return self._generated(prediction, sample, benchmark, len(requests))
-        if any(isinstance(r, GenerateRequest) for r in requests):
-            raise DataError(f"benchmark {benchmark} mixes generation and log-likelihood requests; "
-                            "predictions cannot answer it")
+            raise DataError(f"{self.path}: no prediction for {ref.benchmark} sample id {ref.sample_id!r}")
+        if isinstance(request, GenerateRequest):
+            return self._generated(prediction, ref)
         logliks = prediction.choice_logliks
         if logliks is None:
-            raise DataError(f"{prediction.where}: {benchmark} is scored by log-likelihood here but the prediction has "
-                            "no choice_logliks; add them or pass --mode generate")
-        if len(logliks) != len(requests):
-            raise DataError(f"{prediction.where}: {len(logliks)} choice_logliks for {benchmark} sample {sample.id!r}, "
-                            f"which has {len(requests)} choices")
-        return [LoglikelihoodResult(logprob=ll, is_greedy=False) for ll in logliks]  # greediness is unknown
+            raise DataError(f"{prediction.where}: {ref.benchmark} is scored by log-likelihood here but the prediction "
+                            "has no choice_logliks; add them or pass --mode generate")
+        if len(logliks) != ref.of:
+            raise DataError(f"{prediction.where}: {len(logliks)} choice_logliks for {ref.benchmark} sample "
+                            f"{ref.sample_id!r}, which has {ref.of} choices")
+        return LoglikelihoodResult(logprob=logliks[ref.index], is_greedy=False)  # greediness is unknown
 
-    def _generated(self, prediction: Prediction, sample: Sample, benchmark: str, n: int) -> list[Result]:
+    def _generated(self, prediction: Prediction, ref: RequestRef) -> Result:
         outputs = prediction.output
         if outputs is None and prediction.tool_calls is not None:
             outputs = ("",)
         if outputs is None:
-            raise DataError(f"{prediction.where}: {benchmark} sample {sample.id!r} is scored from generated text "
-                            "but the prediction has no output (pass --mode loglikelihood for choice_logliks)")
-        if len(outputs) == 1:
-            outputs = outputs * n
-        if len(outputs) != n:
-            raise DataError(f"{prediction.where}: {len(outputs)} outputs for {benchmark} sample {sample.id!r}, "
-                            f"which needs {n}")
+            raise DataError(f"{prediction.where}: {ref.benchmark} sample {ref.sample_id!r} is scored from generated "
+                            "text but the prediction has no output (pass --mode loglikelihood for choice_logliks)")
+        if len(outputs) != 1 and len(outputs) != ref.of:
+            raise DataError(f"{prediction.where}: {len(outputs)} outputs for {ref.benchmark} sample "
+                            f"{ref.sample_id!r}, which needs {ref.of}")
         calls = prediction.tool_calls or ()
         finish = "tool_calls" if calls and prediction.finish_reason == "stop" else prediction.finish_reason
-        return [GenerateResult(text=text, finish_reason=finish, tool_calls=calls) for text in outputs]
+        return GenerateResult(text=outputs[0] if len(outputs) == 1 else outputs[ref.index], finish_reason=finish,
+                              tool_calls=calls)
 
-    async def call(self, request: Request) -> Result:  # pragma: no cover - the runner uses results_for
-        raise BackendError("the predictions backend answers through results_for, not call")
+    async def call(self, request: Request) -> Result:
+        return self.answer(request)
 
-    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:  # pragma: no cover
-        raise BackendError("the predictions backend answers through results_for, not call_batch")
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result]]:
+        """Every answer, after checking that every sample asked has a prediction."""
+        self.check_coverage(requests)
+        answers = [self.answer(r) for r in requests]  # every row is checked before the first answer is kept
+        yield from enumerate(answers)
 
     def describe(self) -> dict[str, object]:
         return {"file": str(self.path), "n_predictions": len(self.table)}
 
     async def aclose(self) -> None:
         return None
+
+
+def _ref(request: Request) -> RequestRef:
+    if request.ref is None:
+        raise BackendError("a predictions file answers only a benchmark's own requests (this one names no sample)")
+    return request.ref
 
 
 def create(name: str, options: BackendOptions) -> PredictionsBackend:

@@ -16,6 +16,7 @@ from evalkit.types import Request, Result
 
 class VLLMBackend:
     is_batched = True
+    is_lookup = False
     supports_loglikelihood = True
     prefers_loglikelihood = True
     billing_model = None  # no per-token price

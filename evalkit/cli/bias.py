@@ -150,14 +150,15 @@ def bias_command(
 def _live(pairs: Path, judges: list[str], base_url: str | None, swap: bool, padding: int, limit: int | None,
           template: str | None, criteria: str | None, out: Path | None, concurrency: int, timeout: float,
           use_cache: bool, quiet: bool) -> tuple[list[dict[str, Any]], Path]:
-    """Judge the pairs now; returns the judgment rows and the directory holding the journal."""
+    """Judge the pairs now, as a run of the runner (``--out`` is its run directory); returns the judgment
+    rows and the directory."""
     import asyncio
 
-    from evalkit.backends.factory import BackendOptions
-    from evalkit.config import RunConfig
+    from evalkit.config import BackendOptions, RunConfig
     from evalkit.judging.inputs import read_pair_file
-    from evalkit.judging.live import judge_pairs, output_dir
+    from evalkit.judging.live import output_dir
     from evalkit.judging.templates import read_criteria
+    from evalkit.runner import judge_pairs
 
     items = read_pair_file(pairs)[:limit] if limit else read_pair_file(pairs)
     target = output_dir(out, f"bias-{pairs.stem}")
@@ -165,4 +166,5 @@ def _live(pairs: Path, judges: list[str], base_url: str | None, swap: bool, padd
     config = RunConfig(model=None, benchmarks=[pairs.stem], out=target, concurrency=concurrency, timeout=timeout,
                        use_cache=use_cache, judges=judges, quiet=quiet, judge_swap=swap, judge_template=template,
                        judge_criteria=read_criteria(criteria, None), backend=options, judge_backend=options)
-    return asyncio.run(judge_pairs(config, pairs.stem, items, padding)), target
+    summary = asyncio.run(judge_pairs(config, pairs.stem, items, padding))
+    return [row.as_dict() for row in summary.judgments], target

@@ -30,9 +30,8 @@ def judge_command(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Judge existing answers: writes judgments.jsonl and results.json (with judge_bias) to --out."""
-    from evalkit.backends.factory import BackendOptions
     from evalkit.cli.output import print_results
-    from evalkit.config import RunConfig
+    from evalkit.config import BackendOptions, RunConfig
     from evalkit.errors import ConfigError
     from evalkit.judging.templates import read_criteria
     from evalkit.runner import run

@@ -26,7 +26,8 @@ def benchmark_rows(category: str | None = None) -> list[dict[str, Any]]:
         rows.append({
             "name": name, "category": spec.category, "size": spec.size, "kind": spec.kind, "modes": list(spec.modes),
             "fewshot": spec.fewshot.k, "hub": f"{hub.path}" + (f" ({hub.name})" if isinstance(hub.name, str) else "")
-            if hub else None, "local": spec.sources.local.files if spec.sources.local else None,
+            if hub else None, "revision": hub.revision if hub else None,
+            "local": spec.sources.local.files if spec.sources.local else None,
             "description": " ".join(spec.description.split()), "path": str(path),
         })
     return sorted(rows, key=lambda r: (r["category"], r["name"]))
@@ -56,7 +57,7 @@ def list_command(
     for column in ("name", "category", "size", "kind", "modes", "shots", "hub id (--data-dir path)", "description"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        source = row["hub"] or "local only"
+        source = (row["hub"] + (f" @{row['revision'][:7]}" if row["revision"] else "")) if row["hub"] else "local only"
         if row["local"]:
             source += f"\n({row['local']})"
         table.add_row(row["name"], row["category"], str(row["size"] or "?"), row["kind"], ",".join(row["modes"]),

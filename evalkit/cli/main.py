@@ -11,6 +11,7 @@ from evalkit.cli.gate import gate_command
 from evalkit.cli.judge import judge_command
 from evalkit.cli.list_cmd import list_command
 from evalkit.cli.report import report_command
+from evalkit.cli.retry import retry_command
 from evalkit.cli.run import run_command
 from evalkit.cli.score import score_command
 from evalkit.errors import BudgetReached, EvalkitError
@@ -29,6 +30,7 @@ app.command("list")(list_command)
 app.command("score")(score_command)
 app.command("gate")(gate_command)
 app.command("report")(report_command)
+app.command("retry")(retry_command)
 
 
 def main() -> None:
@@ -41,7 +43,9 @@ def main() -> None:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        print("interrupted: completed responses are saved; run the same command again to resume", file=sys.stderr)
+        from evalkit.cli.output import interrupted_line
+
+        print(interrupted_line(), file=sys.stderr)
         sys.exit(130)
 
 

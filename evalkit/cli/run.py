@@ -7,13 +7,25 @@ from typing import Annotated
 
 import typer
 
-from evalkit.backends.factory import BackendOptions
+from evalkit.config import BackendOptions
+
+
+def read_text_option(value: str | None, flag: str) -> str | None:
+    """TEXT as given, or @FILE read from a file (one-line error when it cannot be read)."""
+    from evalkit.errors import ConfigError
+
+    if value is None or not value.startswith("@"):
+        return value
+    try:
+        return Path(value[1:]).expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{flag} {value}: cannot read {value[1:]}: {exc.strerror}") from None
 
 
 def run_command(
     model: Annotated[str | None, typer.Option(help="PROVIDER:NAME, e.g. openai:gpt-4o-mini, hf:./ckpt, predictions:out.jsonl. Default: the embedded SmolLM2-135M-Instruct.")] = None,
     benchmark: Annotated[str | None, typer.Option(help="Comma-separated benchmark names or spec paths (`evalkit list`). Default: a small offline suite.")] = None,
-    limit: Annotated[int | None, typer.Option(help="Evaluate only the first N samples of each benchmark.")] = None,
+    limit: Annotated[str | None, typer.Option(help="Evaluate N samples of each benchmark (spread over its groups, e.g. MMLU subjects), or per benchmark: gsm8k=50,mmlu=200.")] = None,
     concurrency: Annotated[int, typer.Option(help="Requests in flight at once (API backends).")] = 32,
     data_dir: Annotated[Path | None, typer.Option(help="Directory with local copies of benchmark data (else the hub).")] = None,
     out: Annotated[Path | None, typer.Option(help="The run directory. Running again with the same --out resumes.")] = None,
@@ -50,11 +62,23 @@ def run_command(
     judge_criteria: Annotated[str | None, typer.Option(help="Criteria text for the judge, replacing the template's default.")] = None,
     judge_criteria_file: Annotated[Path | None, typer.Option(help="File holding the judge's criteria.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    executor: Annotated[str, typer.Option(help="local, or ray: answer requests on a Ray cluster (docs/distributed.md).")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="--executor ray: the cluster's address (default: auto, else a local Ray for this run).")] = None,
+    replicas: Annotated[int | None, typer.Option(help="--executor ray: model replicas or API actors (default: one per GPU, else per node).")] = None,
+    tpm: Annotated[float | None, typer.Option(help="--executor ray: tokens-per-minute limit, cluster-wide.")] = None,
+    num_fewshot: Annotated[int | None, typer.Option(help="Few-shot examples per prompt, replacing each benchmark's own count.")] = None,
+    system_prompt: Annotated[str | None, typer.Option(help="System prompt replacing each benchmark's: TEXT, or @FILE to read it from a file.")] = None,
+    gen_kwargs: Annotated[str | None, typer.Option(help='Generation settings replacing the benchmarks\' own: max_tokens=256,temperature=0.7,top_p=0.9,stop=["\\n\\n"].')] = None,
+    fewshot_as_multiturn: Annotated[bool | None, typer.Option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", help="Chat prompts: few-shot examples as their own user/assistant turns (the default) or all in the first user turn.")] = None,
     pricing: Annotated[Path | None, typer.Option(envvar="EVALKIT_PRICING", help="Price file (YAML, USD per 1M tokens) replacing the shipped prices of the models it lists (docs/cost.md).")] = None,
     max_cost: Annotated[float | None, typer.Option(help="Budget in USD for the whole run: refuse to start when the estimate is past it, stop cleanly when reached (exit 3; rerun with a higher budget to resume).")] = None,
     max_tokens_total: Annotated[int | None, typer.Option(help="Budget in tokens (prompt + completion), like --max-cost.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Start even when the cost estimate is past the budget (the run still stops at it).")] = False,
     fixed_concurrency: Annotated[bool, typer.Option("--fixed-concurrency", help="Keep --concurrency fixed instead of lowering it on a run of 429s.")] = False,
+    batch: Annotated[bool, typer.Option("--batch", help="Send requests through the endpoint's batch API (/v1/files + /v1/batches) at its discount; resumable (docs/cost.md).")] = False,
+    batch_retry: Annotated[str, typer.Option(help="With --batch: failed or expired lines go in a new batch (batch) or online.")] = "batch",
+    batch_poll: Annotated[float, typer.Option(help="With --batch: seconds before the first poll (then ×1.5, at most 60).")] = 5.0,
+    batch_chunk: Annotated[int, typer.Option(help="With --batch: most requests per batch input file (≤ 50000).")] = 50_000,
     label: Annotated[str | None, typer.Option(help="Short name of this run in reports (default: the model id); runs with one label share a leaderboard row.")] = None,
 ) -> None:
     """Evaluate a model. With no arguments: the embedded model on a small suite, offline."""
@@ -62,18 +86,24 @@ def run_command(
     from evalkit.config import DEFAULT_SUITE, DEFAULT_SUITE_LIMITS, RunConfig
     from evalkit.judging.templates import read_criteria
     from evalkit.runner import run
+    from evalkit.specs.overrides import parse_gen_kwargs, parse_limits
 
+    all_limit, per_benchmark = parse_limits(limit)
     config = RunConfig(
         model=model,
         benchmarks=[b.strip() for b in benchmark.split(",") if b.strip()] if benchmark is not None else list(DEFAULT_SUITE),
-        limits=dict(DEFAULT_SUITE_LIMITS) if benchmark is None else {},
-        out=out, data_dir=data_dir, limit=limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
+        limits={**(DEFAULT_SUITE_LIMITS if benchmark is None else {}), **per_benchmark},
+        out=out, data_dir=data_dir, limit=all_limit, concurrency=concurrency, requests_per_minute=rpm, seed=seed,
         timeout=timeout, max_retries=max_retries, max_error_rate=max_error_rate, use_cache=not no_cache,
         mode=mode, samples_per_task=samples_per_task, allow_code_execution=allow_code_execution,
-        judges=judge or [], quiet=quiet, label=label, judge_swap=swap, judge_policy=swap_policy, jury=jury,
+        judges=judge or [], quiet=quiet, label=label, num_fewshot=num_fewshot,
+        system_prompt=read_text_option(system_prompt, "--system-prompt"), gen_kwargs=parse_gen_kwargs(gen_kwargs),
+        fewshot_as_multiturn=fewshot_as_multiturn, executor=executor, ray_address=ray_address,
+        replicas=replicas, tokens_per_minute=tpm, judge_swap=swap, judge_policy=swap_policy, jury=jury,
         judge_template=judge_template, judge_criteria=read_criteria(judge_criteria, judge_criteria_file),
         pricing=pricing, max_cost=max_cost, max_tokens_total=max_tokens_total, force=force,
-        adaptive_concurrency=not fixed_concurrency,
+        adaptive_concurrency=not fixed_concurrency, batch=batch, batch_retry=batch_retry, batch_poll=batch_poll,
+        batch_chunk=batch_chunk,
         judge_backend=BackendOptions(base_url=judge_base_url, timeout=timeout) if judge_base_url else None,
         backend=BackendOptions(base_url=base_url, timeout=timeout, dtype=dtype, device=device, batch_size=batch_size,
                                batch_timeout=batch_timeout,
@@ -83,7 +113,13 @@ def run_command(
                                max_model_len=max_model_len, tensor_parallel_size=tensor_parallel_size,
                                gpu_memory_utilization=gpu_memory_utilization, engine_args=tuple(engine_arg or ())),
     )
-    summary = run(config)
+    try:
+        summary = run(config)
+    except KeyboardInterrupt:  # typer would exit 130 silently: say what was saved and how to resume
+        from evalkit.cli.output import interrupted_line
+
+        typer.echo(interrupted_line(), err=True)
+        raise typer.Exit(130) from None
     print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
     if summary.n_errors:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)

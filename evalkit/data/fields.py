@@ -26,7 +26,7 @@ CORE_FIELDS = ("id", "input", "target", "choices")
 
 
 def compile_fields(fields: dict[str, str], where: str) -> dict[str, Callable[..., Any]]:
-    compiled = {}
+    compiled: dict[str, Callable[..., Any]] = {}
     for name, expression in fields.items():
         try:
             compiled[name] = _ENV.compile_expression(expression, undefined_to_none=False)

@@ -112,7 +112,7 @@ def load_hub(source: HubSource) -> list[Row]:
     except ImportError:  # pragma: no cover - datasets is a declared dependency
         raise DataError("the `datasets` package is needed to load from the hub: pip install datasets") from None
     configs = source.name if isinstance(source.name, list) else [source.name]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for config in configs:
         try:
             dataset = datasets.load_dataset(source.path, config, split=source.split, revision=source.revision)

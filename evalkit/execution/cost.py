@@ -118,13 +118,28 @@ class Budget:
             self._in_flight += 1
             return True
 
+    def try_reserve(self, usd: float, tokens: int, waiting_possible: bool) -> bool:
+        """Hold room for one call without waiting (batch submission); False when it does not fit now.
+        With nothing in flight and nothing else to wait for, that is the budget reached."""
+        if not self.limited:
+            return True
+        if self.reached or not self._fits(usd, tokens):
+            if self._in_flight == 0 and not waiting_possible:
+                self.reached = True
+            return False
+        self._reserved_usd += usd
+        self._reserved_tokens += tokens
+        self._in_flight += 1
+        return True
+
     async def settle(self, reserved_usd: float, reserved_tokens: int, usd: float, tokens: int) -> None:
         """Replace a call's reservation by what it actually cost (0 for a call that failed)."""
         self.spent_usd += usd
         self.spent_tokens += tokens
         if not self.limited:
             return
-        assert self._changed is not None
+        if self._changed is None:
+            self._changed = asyncio.Condition()
         async with self._changed:
             self._reserved_usd -= reserved_usd
             self._reserved_tokens -= reserved_tokens
@@ -178,12 +193,21 @@ class CostMeter:
         return Reservation(min(usd, left_usd) if left_usd > 0 else usd,
                            min(tokens, left_tokens) if left_tokens > 0 else tokens)
 
+    def reserve_now(self, request: Request, waiting_possible: bool) -> Reservation | None:
+        """Room for one batched call at its upper bound, without waiting; None when it does not fit now."""
+        usd, tokens = self.upper_bound(request)
+        if self.spend.requests:
+            usd, tokens = usd * self._ratio_usd, math.ceil(tokens * self._ratio_tokens)
+        held = Reservation(usd, tokens)
+        return held if self.budget.try_reserve(held.usd, held.tokens, waiting_possible) else None
+
     async def reserve(self, request: Request) -> Reservation | None:
         """Room for one call of ``request``, or None when the budget is reached."""
         held = self._estimate(request)
         return held if await self.budget.reserve(held.usd, held.tokens) else None
 
-    async def settle(self, request: Request, held: Reservation, usage: Usage | None, batch: bool | None = None) -> float | None:
+    async def settle(self, request: Request, held: Reservation | None, usage: Usage | None,
+                     batch: bool | None = None) -> float | None:
         """Charge a finished call (``usage`` None: it failed and cost nothing); returns its cost."""
         cost = 0.0
         tokens = 0
@@ -197,7 +221,11 @@ class CostMeter:
                 self._ratio_usd = max(self._ratio_usd, cost / bound_usd)
             if bound_tokens > 0:
                 self._ratio_tokens = max(self._ratio_tokens, tokens / bound_tokens)
-        await self.budget.settle(held.usd, held.tokens, cost, tokens)
+        if held is None:  # never reserved (answered by a batch an earlier run submitted): only charged
+            self.budget.spent_usd += cost
+            self.budget.spent_tokens += tokens
+        else:
+            await self.budget.settle(held.usd, held.tokens, cost, tokens)
         return cost_or_none if usage is not None else 0.0
 
     def projected_usd(self, remaining: int) -> float | None:

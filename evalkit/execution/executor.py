@@ -1,36 +1,32 @@
 """Drive a backend over many requests: dedupe, cache, bounded concurrency, retries, journaling.
 
 Every result is written to the run's journal (and the shared cache) the moment it arrives, before
-any scoring, so a killed run loses nothing and a re-run repeats no completed call.
+any scoring, so a killed run loses nothing and a re-run repeats no completed call. A lookup backend
+(``Backend.is_lookup``: a predictions file) computes nothing, so nothing of it is journaled or cached.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from evalkit.backends.base import Backend, RequestError, RetryableError
-from evalkit.errors import BackendError, BudgetReached
+from evalkit.backends.base import Backend, BatchAPIBackend, RequestError, RetryableError
+from evalkit.errors import BudgetReached, ConfigError, EvalkitError
 from evalkit.execution.adaptive import ConcurrencyController
+from evalkit.execution.batch_api import BatchDriver, BatchJournal, BatchOptions
 from evalkit.execution.cost import CostMeter
 from evalkit.execution.ratelimit import RateLimiter
 from evalkit.execution.store import ResponseStore
-from evalkit.types import Request, Result, request_key
+from evalkit.types import Outcome, Request, Result, request_key
+
+__all__ = ["ExecutionStats", "Executor", "Outcome", "RetryPolicy"]
 
 NOT_SENT = "not sent: the run's budget was reached"
-
-
-@dataclass
-class Outcome:
-    """What became of one request: a result, or the error that exhausted its retries."""
-
-    result: Result | None
-    error: str | None = None
-    cached: bool = False
-    cost_usd: float | None = None  # what this run paid for it: 0 when cached, None when the model has no price
 
 
 @dataclass
@@ -40,6 +36,7 @@ class ExecutionStats:
     cache_hits: int = 0
     retries: int = 0
     rate_limited: int = 0  # attempts answered 429
+    batches: int = 0  # provider batches submitted (--batch)
     errors: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -64,6 +61,16 @@ class RetryPolicy:
         return max(backoff, retry_after or 0.0)
 
 
+async def in_worker_thread(function: Callable[..., None], *args: object, stop: threading.Event) -> None:
+    """Run ``function`` in a worker thread and wait for it. On an interrupt ``stop`` is set at once, so the
+    thread records nothing more and returns at the next answer the backend yields (a local model's batch
+    loop), instead of running the whole remaining plan while the process waits to exit."""
+    try:
+        await asyncio.to_thread(function, *args)
+    finally:
+        stop.set()
+
+
 ProgressHook = Callable[[int, int, int], None]  # (n_done, tokens, n_errors)
 
 
@@ -71,23 +78,25 @@ class Executor:
     def __init__(
         self,
         backend: Backend,
-        journal: ResponseStore,
+        journal: ResponseStore | None,
         cache: ResponseStore | None = None,
         concurrency: int = 32,
         requests_per_minute: float | None = None,
         policy: RetryPolicy | None = None,
         meter: CostMeter | None = None,
         adaptive: bool = True,
+        batch: BatchOptions | None = None,
     ) -> None:
         self.backend = backend
-        self.journal = journal
-        self.cache = cache
+        self.journal = None if backend.is_lookup else journal  # a looked-up answer is no model call:
+        self.cache = None if backend.is_lookup else cache  # nothing to keep or share
         self.concurrency = concurrency
         self.limiter = RateLimiter(requests_per_minute)
         self.policy = policy or RetryPolicy()
         self.stats = ExecutionStats()
         self.meter = meter or CostMeter(None)
         self.controller = ConcurrencyController(concurrency, adaptive=adaptive)
+        self.batch = batch
 
     def progress_text(self, remaining: int) -> str:
         """Spend so far, projected total and current concurrency, for the progress line."""
@@ -96,22 +105,30 @@ class Executor:
             money = f"{spend.tokens:,} tokens (no price)"
         else:
             money = f"${spend.cost_usd:.4f} spent ~${self.meter.projected_usd(remaining) or 0.0:.4f} total"
-        return f"{money}  conc {self.controller.current}/{self.controller.maximum}"
+        retries = f"  retries {self.stats.retries}" if self.stats.retries else ""
+        return f"{money}  conc {self.controller.current}/{self.controller.maximum}{retries}"
 
-    async def run(self, requests: list[Request], on_progress: ProgressHook | None = None) -> list[Outcome]:
+    _stop: threading.Event
+
+    async def run(self, requests: list[Request], on_progress: ProgressHook | None = None,
+                  on_cached: Callable[[int], None] | None = None) -> list[Outcome]:
         """Answer every request; the list returned is aligned with ``requests``."""
         started = time.monotonic()
+        self._stop = threading.Event()
         progress = on_progress or (lambda n, t, e: None)
-        keys = [request_key(self.backend.identity, r) for r in requests]
+        lookup = self.backend.is_lookup  # answers depend on who asked, and are not worth sharing
+        keys = [request_key(self.backend.identity, r, by_sample=lookup) for r in requests]
         unique: dict[str, Request] = dict(zip(keys, requests))
         self.stats.requests += len(unique)
         outcomes = self._lookup(list(unique))
         self.stats.cache_hits += len(outcomes)
         if outcomes:
-            progress(len(outcomes), 0, 0)
+            (on_cached or (lambda n: progress(n, 0, 0)))(len(outcomes))
         missing = [(k, unique[k]) for k in unique if k not in outcomes]
         if self.backend.is_batched:
-            await asyncio.to_thread(self._run_batched, missing, outcomes, progress)
+            await in_worker_thread(self._run_batched, missing, outcomes, progress, stop=self._stop)
+        elif self.batch is not None and missing:
+            await self._run_batch_api(missing, outcomes, progress)
         else:
             await self._run_concurrent(missing, outcomes, progress)
         self.stats.wall_seconds += time.monotonic() - started
@@ -125,7 +142,22 @@ class Executor:
                                 "(every answered one is journaled): run the same command with a higher budget to resume")
         return [outcomes[k] for k in keys]
 
+    async def _run_batch_api(
+        self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
+    ) -> None:
+        if not isinstance(self.backend, BatchAPIBackend):
+            raise ConfigError(f"--batch needs an endpoint with a batch API (/v1/files + /v1/batches); "
+                              f"{self.backend.name} has none")
+        assert self.batch is not None and self.journal is not None  # a batch API is no lookup backend
+        batches = BatchJournal(self.journal.path)
+        try:
+            await BatchDriver(self, self.backend, self.batch, batches).run(work, outcomes, progress)
+        finally:
+            batches.close()
+
     def _lookup(self, keys: list[str]) -> dict[str, Outcome]:
+        if self.journal is None:
+            return {}
         found = self.journal.get_many(keys)
         if self.cache is not None:
             rest = [k for k in keys if k not in found]
@@ -137,7 +169,8 @@ class Executor:
 
     def _persist(self, key: str, result: Result, paid_usd: float | None = None) -> None:
         tokens = result.usage.prompt_tokens + result.usage.completion_tokens
-        self.journal.put(key, self.backend.identity, result, paid_usd, tokens)
+        if self.journal is not None:
+            self.journal.put(key, self.backend.identity, result, paid_usd, tokens)
         if self.cache is not None:
             self.cache.put(key, self.backend.identity, result)
         self.stats.prompt_tokens += result.usage.prompt_tokens
@@ -162,10 +195,11 @@ class Executor:
                     outcomes[key] = Outcome(result=None, error=NOT_SENT)
                     continue
                 outcome = await self._call_with_retries(request)
-                if outcome.result is not None:
-                    outcome.cost_usd = self.meter.cost(outcome.result.usage)
-                    self._persist(key, outcome.result, outcome.cost_usd)  # journaled before it is charged
-                    tokens = outcome.result.usage.prompt_tokens + outcome.result.usage.completion_tokens
+                result = outcome.result
+                if result is not None:
+                    outcome = dataclasses.replace(outcome, cost_usd=self.meter.cost(result.usage))
+                    self._persist(key, result, outcome.cost_usd)  # journaled before it is charged
+                    tokens = result.usage.prompt_tokens + result.usage.completion_tokens
                 else:
                     self.stats.errors += 1
                     tokens = 0
@@ -217,32 +251,20 @@ class Executor:
     ) -> None:
         """Local batches: an item the backend rejects (``RequestError``) errors that sample; an exception
         that breaks a whole batch is isolated by re-asking the unanswered items in halves, so only the item
-        that raises is errored and the rest still run batched. ``BackendError`` (nothing can work) stops."""
+        that raises is errored and the rest still run batched. An ``EvalkitError`` (nothing can work: no backend, a file that lacks ids) stops."""
         if not work:
             return
-        self.stats.model_calls += len(work)
+        if not self.backend.is_lookup:  # looking an answer up calls no model
+            self.stats.model_calls += len(work)
         self._answer_isolated(work, outcomes, progress)
 
     def _answer_isolated(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
     ) -> None:
-        answered: set[int] = set()
-        try:
-            for index, result in self.backend.call_batch([r for _, r in work]):
-                answered.add(index)
-                self._record_batched(work[index][0], result, outcomes, progress)
-        except BackendError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
-            rest = [item for i, item in enumerate(work) if i not in answered]
-            if len(work) == 1:
-                self._record_batched(work[0][0], RequestError(f"{type(exc).__name__}: {exc}"), outcomes, progress)
-            elif answered:  # progress was made: the rest as one batch again
-                self._answer_isolated(rest, outcomes, progress)
-            else:  # nothing came back: halve until the item that raises stands alone
-                half = len(rest) // 2
-                self._answer_isolated(rest[:half], outcomes, progress)
-                self._answer_isolated(rest[half:], outcomes, progress)
+        for key, result in answer_isolated(self.backend, work):
+            if self._stop.is_set():  # interrupted: what is journaled stays, nothing more is recorded
+                return
+            self._record_batched(key, result, outcomes, progress)
 
     def _record_batched(self, key: str, result: Result | RequestError, outcomes: dict[str, Outcome],
                         progress: ProgressHook) -> None:
@@ -254,3 +276,27 @@ class Executor:
         self._persist(key, result)
         outcomes[key] = Outcome(result=result, cost_usd=self.meter.cost(result.usage))
         progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
+
+
+def answer_isolated(backend: Backend, work: list[tuple[str, Request]]) -> Iterator[tuple[str, Result | RequestError]]:
+    """(key, result or RequestError) for each item, batched. An exception that breaks a whole batch is
+    isolated by re-asking the unanswered items in halves, so only the item that raises is errored and the
+    rest still run batched. An ``EvalkitError`` (the run cannot go on) propagates. Shared by the local executor
+    and the Ray executor's model replicas."""
+    answered: set[int] = set()
+    try:
+        for index, result in backend.call_batch([r for _, r in work]):
+            answered.add(index)
+            yield work[index][0], result
+    except EvalkitError:  # the run cannot go on (backend gone, a predictions file that lacks ids)
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
+        rest = [item for i, item in enumerate(work) if i not in answered]
+        if len(work) == 1:
+            yield work[0][0], RequestError(f"{type(exc).__name__}: {exc}")
+        elif answered:  # progress was made: the rest as one batch again
+            yield from answer_isolated(backend, rest)
+        else:  # nothing came back: halve until the item that raises stands alone
+            half = len(rest) // 2
+            yield from answer_isolated(backend, rest[:half])
+            yield from answer_isolated(backend, rest[half:])

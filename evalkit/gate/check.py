@@ -118,7 +118,7 @@ def compare_scores(check: MetricCheck, baseline: Sequence[float], candidate: Seq
     drops = base - cand if check.higher_is_better else cand - base
     check.drop = float(drops.mean())
     check.drop_ci = drop_interval(drops)
-    test = paired_test(base, cand, check.margin, options.n_resamples, options.seed, check.higher_is_better)
+    test = paired_test(base.tolist(), cand.tolist(), check.margin, options.n_resamples, options.seed, check.higher_is_better)
     check.n, check.method, check.p_value = test.n, test.method, test.p_value
     return check
 

@@ -198,14 +198,16 @@ def load_rows(path: Path) -> list[tuple[int, Any]]:
         raise DataError(f"{path}:{line + text.count(chr(10), last, pos)}: invalid JSON: expected ',' or ']'")
 
 
+_UNION_TAGS = {"str", "int", "float", "bool", "none", "list", "dict"}
+
+
 def _field_error(path: Path, line: int, exc: ValidationError) -> DataError:
+    """The first validation error as one line; the union-member tags pydantic adds to a location
+    (``str``, ``JudgeBenchJudgment``, ``literal[…]``) are dropped so the field reads as written."""
     first = exc.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    if len(loc) > 1 and loc[-1] in ("str", "int", "float", "bool", "literal['A>B','B>A','A=B']", "none"):
-        loc = loc[:-1]
-    field = ".".join(p for p in loc if not p.startswith(("literal[", "function-"))) or "row"
-    value = first.get("input")
-    shown = "" if first["type"] == "missing" else f" (got {json.dumps(value)[:60]})"
+    parts = [str(p) for p in first["loc"]]
+    field = ".".join(p for p in parts if p not in _UNION_TAGS and not p[:1].isupper() and "[" not in p) or "row"
+    shown = "" if first["type"] == "missing" else f" (got {json.dumps(first.get('input'))[:60]})"
     return DataError(f"{path}:{line}: {field}: {first['msg']}{shown}")
 
 

@@ -9,13 +9,15 @@ from typing import Any
 
 from evalkit.judging.bias import audit
 from evalkit.judging.records import write_jsonl
+from evalkit.types import JudgmentRow
 
 
-def write_judge_outputs(run_dir: Path, rows: list[dict[str, Any]], seed: int = 0,
+def write_judge_outputs(run_dir: Path, rows: list[JudgmentRow], seed: int = 0,
                         n_resamples: int = 1000) -> dict[str, Any]:
     """Write the judgment rows and return results.json's ``judge_bias`` section for them."""
-    write_jsonl(run_dir / "judgments.jsonl", rows)
-    return audit(rows, n_resamples=n_resamples, seed=seed)
+    dicts = [row.as_dict() for row in rows]  # the audit reads judgments.jsonl's mappings, from here or a file
+    write_jsonl(run_dir / "judgments.jsonl", dicts)
+    return audit(dicts, n_resamples=n_resamples, seed=seed)
 
 
 def failed_judges(rows: list[dict[str, Any]]) -> list[str]:

@@ -4,7 +4,7 @@ For one pair with gold label g (the better model, or tie) and the winner chosen 
 (``ab``: model_a shown first; ``ba``: swapped; None when the verdict is invalid or the order was not
 judged):
 
-- ``conservative`` — MT-Bench (Zheng et al. 2023, "Judging LLM-as-a-Judge", §3.3): the pair's verdict
+- ``conservative`` — MT-Bench (Zheng et al. 2023, "Judging LLM-as-a-Judge", on swapping positions): the pair's verdict
   is the winner of both orders when they agree and a tie when they flip; correct iff it equals g.
   Needs both orders valid (a pair judged once uses its one verdict); pairs with an invalid verdict
   are left out, as evalkit's scores leave them out.

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder, template_context
 from evalkit.kinds.sampling import samples_per_item
 from evalkit.sandbox import Limits, Sandbox, Verdict
@@ -30,7 +30,10 @@ from evalkit.scoring.code_extract import DEFAULT_STOPS, assemble, extract_code
 from evalkit.scoring.passk import ks_for, pass_at_k
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
+
+if TYPE_CHECKING:
+    from evalkit.sandbox.ray_pool import RaySandbox
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
@@ -50,17 +53,19 @@ class CodeOptions(KindOptions):
     workers: int | None = Field(None, ge=1)
 
 
-class CodeKind:
+class CodeKind(KindBase):
     Options: ClassVar[type[CodeOptions]] = CodeOptions
+    options: CodeOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: CodeOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, config: Any = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options = options or kind_options(CodeOptions, spec)
-        if config is not None and not getattr(config, "allow_code_execution", False):
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: CodeOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        options = self.options
+        fewshot_pool = self.context.fewshot_pool
+        if self.context.preflight and not self.context.allow_code_execution:
             raise ConfigError(_REFUSAL.format(name=spec.name))  # no code execution without consent
-        self.n = samples_per_item(spec, config)
-        self.allowed = bool(getattr(config, "allow_code_execution", False))
+        self.n = samples_per_item(spec, self.context)
+        self.allowed = self.context.allow_code_execution
         try:
             self._prefix = _ENV.from_string(options.prefix)
             self._entry = _ENV.from_string(options.entry_point)
@@ -69,16 +74,15 @@ class CodeKind:
             fewshot_where = _ENV.compile_expression(options.fewshot_where) if options.fewshot_where else None
         except TemplateError as exc:
             raise ConfigError(f"benchmark {spec.name}: bad code option: {exc}") from None
-        pool = fewshot_pool or []
+        pool = list(fewshot_pool)
         if fewshot_where is not None:
             pool = [s for s in pool if fewshot_where(**template_context(s))]
         self.prompts = PromptBuilder(spec, pool)
         self.stops = tuple(options.stop)
         self.limits = Limits(wall_seconds=float(options.timeout), cpu_seconds=int(options.timeout),
                              memory_mb=options.memory_mb)
-        self.sandbox = Sandbox(self.limits, workers=options.workers)
-        self._last_run: dict[str, Any] = {}
-        if config is not None:  # probe now: a sandbox that cannot run must stop the run before any model call
+        self.sandbox = _sandbox(self.limits, options.workers, self.context.ray_cluster)
+        if self.context.preflight:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
             if probe.details.get("probe") == "sandbox_error" or not probe.details:
                 raise ConfigError(f"the code sandbox does not work here ({probe.details.get('error', 'no report')}); "
@@ -91,7 +95,7 @@ class CodeKind:
             return samples
         return [s for s in samples if self._where(**template_context(s))]
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(f"pass@{k}") for k in ks_for(self.n)]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
@@ -125,13 +129,12 @@ class CodeKind:
         for sample, outputs, progs in zip(samples, texts, built):
             mine = [next(verdicts) for _ in progs]
             scored.append(self._scored(sample, outputs, [form for _, form in progs], mine))
-        self._last_run = {"programs": len(flat), "program_seconds": round(sum(v.seconds for v in all_verdicts), 3)}
         return scored
 
     def _scored(self, sample: Sample, outputs: list[str], forms: list[str], verdicts: list[Verdict]) -> Scored:
         n, c = len(verdicts), sum(v.passed for v in verdicts)
         scores: dict[str, float | None] = {f"pass@{k}": pass_at_k(n, c, k) for k in ks_for(n)}
-        extra = {
+        extra: dict[str, Any] = {
             "passed": c == n if n == 1 else None, "n_samples": n, "n_passed": c,
             "verdicts": [{**v.as_dict(), "form": form} for v, form in zip(verdicts, forms)],
             "failure_kinds": dict(Counter(v.kind for v in verdicts if not v.passed)),
@@ -141,13 +144,24 @@ class CodeKind:
         return Scored(sample=sample, prompt="", output=outputs[0] if outputs else None, scores=scores,
                       extracted=None, extra=extra)
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """results.json additions: what the sandbox could enforce here, and the failure kinds seen."""
         kinds: Counter[str] = Counter()
+        verdicts = [v for item in scored for v in item.extra.get("verdicts") or ()]
         for item in scored:
             kinds.update(item.extra.get("failure_kinds") or {})
+        execution = {"programs": len(verdicts), "program_seconds": round(sum(v["seconds"] for v in verdicts), 3)}
         return {"samples_per_task": self.n, "sandbox": self.sandbox.isolation().as_dict(),
-                "failure_kinds": dict(kinds.most_common()), "execution": self._last_run}
+                "failure_kinds": dict(kinds.most_common()), "execution": execution if verdicts else {}}
+
+
+def _sandbox(limits: Limits, workers: int | None, ray_cluster: str | None) -> Sandbox | RaySandbox:
+    """Programs run here, or on the Ray cluster's nodes with ``--executor ray`` (same sandbox on each)."""
+    if ray_cluster is not None:
+        from evalkit.sandbox.ray_pool import RaySandbox
+
+        return RaySandbox(limits, ray_cluster)
+    return Sandbox(limits, workers=workers)
 
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "

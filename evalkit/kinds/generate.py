@@ -23,7 +23,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.kinds.sampling import samples_per_item
 from evalkit.scoring.compare import comparison
@@ -32,7 +32,7 @@ from evalkit.scoring.reasoning import Reply, split_reply
 from evalkit.scoring.vote import majority
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions, StrictModel
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 
 class Extractor(StrictModel):
@@ -76,24 +76,25 @@ def _extract(text: str, extractor: Extractor) -> str | None:
     return text.strip()
 
 
-class GenerateKind:
+class GenerateKind(KindBase):
     Options: ClassVar[type[GenerateOptions]] = GenerateOptions
+    options: GenerateOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: GenerateOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, config: Any = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(GenerateOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: GenerateOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
         self.extractors = self.options.extractors
         self.compare = comparison(self.options.compare)
         self.metric = self.options.metric
-        self.n = samples_per_item(spec, config)
+        self.n = samples_per_item(spec, self.context)
 
     def _metric_name(self, extractor: Extractor, base: str | None = None) -> str:
         base = base or self.metric
         return f"{base}_{extractor.name}" if extractor.name else base
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         names = [self._metric_name(e) for e in self.extractors]
         if self.n > 1:
             names += [self._metric_name(e, f"cons@{self.n}") for e in self.extractors]
@@ -137,7 +138,7 @@ class GenerateKind:
                          truncated=why, n_samples=self.n)
         return Scored(sample=sample, prompt="", output=first.text, scores=scores, extracted=extracted, extra=extra)
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """results.json additions: how many replies were cut off (scored as failed), and the sample count."""
         cut = sum(round((s.scores.get("truncated") or 0.0) * self.n) for s in scored if s.error is None)
         return {"n_truncated": cut, "samples_per_task": self.n}

@@ -10,6 +10,11 @@ A sample's ``target`` is its list of instruction ids and its ``kwargs`` metadata
 results.json also gets ``groups`` (per instruction id; ``instruction_types`` when the spec sets ``group_by``) and ``categories`` (per id prefix, e.g.
 ``keywords``), each with instruction-level strict and loose accuracy, and ``n_instructions``. Loose accuracy
 also accepts the response with its first and/or last line removed and with ``*`` removed. No options of its own (``group_by``/``rollups`` only).
+
+A reasoning model's leading ``<think>…</think>`` block (or the server's ``reasoning_content``) is set apart
+and kept in samples.jsonl (``reasoning``); only the answer after it is checked. A reply whose thinking never
+closes has no answer: it follows nothing and counts in ``truncated`` / ``n_truncated``. A reply cut at the
+token limit is checked as it is, as the official checker does.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from collections import defaultdict
 from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.scoring.ifeval import (
     MissingDependency,
@@ -27,13 +32,15 @@ from evalkit.scoring.ifeval import (
     follow_loose,
     follow_strict,
 )
+from evalkit.scoring.reasoning import split_reply
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
 from evalkit.stats.aggregate import metric_table
 from evalkit.stats.uncertainty import summarize_mean, summarize_ratio
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 METRICS = ("prompt_level_strict", "prompt_level_loose", "inst_level_strict", "inst_level_loose")
+TRUNCATED = MetricInfo("truncated", higher_is_better=False)  # share of replies whose reasoning never closed
 
 
 def instructions_of(sample: Sample) -> tuple[list[str], list[dict[str, Any]]]:
@@ -50,17 +57,17 @@ def instructions_of(sample: Sample) -> tuple[list[str], list[dict[str, Any]]]:
         raise DataError(f"sample {sample.id}: {exc}") from None
 
 
-class InstructionFollowingKind:
+class InstructionFollowingKind(KindBase):
     Options: ClassVar[type[KindOptions]] = KindOptions  # only the runner's group_by/rollups
+    options: KindOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: KindOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(KindOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: KindOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
 
-    def metrics(self) -> list[MetricInfo]:
-        return [MetricInfo(name) for name in METRICS]
+    def metrics(self, mode: str) -> list[MetricInfo]:
+        return [MetricInfo(name) for name in METRICS] + [TRUNCATED]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
         instructions_of(sample)  # a malformed row stops the run before any model call
@@ -75,23 +82,27 @@ class InstructionFollowingKind:
         for sample, (result,) in zip(samples, results):
             assert isinstance(result, GenerateResult)
             ids, kwargs = instructions_of(sample)
+            reply = split_reply(result)  # an unclosed reasoning block leaves an empty answer: nothing followed
             try:
-                strict = follow_strict(ids, kwargs, result.text)
-                loose = follow_loose(ids, kwargs, result.text)
+                strict = follow_strict(ids, kwargs, reply.answer)
+                loose = follow_loose(ids, kwargs, reply.answer)
             except MissingDependency as exc:
                 raise ConfigError(str(exc)) from None
             scores: dict[str, float | None] = {
                 "prompt_level_strict": float(all(strict)), "prompt_level_loose": float(all(loose)),
                 "inst_level_strict": sum(strict) / len(ids), "inst_level_loose": sum(loose) / len(ids),
+                "truncated": float(reply.unclosed),
             }
-            scored.append(Scored(sample=sample, prompt="", output=result.text, scores=scores,
-                                 extra={"followed_strict": strict, "followed_loose": loose}))
+            extra = {"followed_strict": strict, "followed_loose": loose, "reasoning": reply.reasoning,
+                     "truncated": "unclosed reasoning" if reply.unclosed else None,
+                     "finish_reason": result.finish_reason}
+            scored.append(Scored(sample=sample, prompt="", output=result.text, scores=scores, extra=extra))
         return scored
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """Pooled instruction-level accuracy, and accuracy per instruction id and per id prefix."""
         ok = [s for s in scored if s.error is None and "followed_strict" in s.extra]
-        table = metric_table(scored, self.metrics())
+        table = metric_table(scored, self.metrics(mode))
         per_id: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"strict": [], "loose": []})
         for item in ok:
             for instruction, strict, loose in zip(item.sample.target, item.extra["followed_strict"],
@@ -110,7 +121,7 @@ class InstructionFollowingKind:
                 categories[instruction.split(":")[0]][level].extend(values[level])
         # per instruction id under "groups", unless the spec groups samples itself (options.group_by)
         per_type_key = "instruction_types" if self.options.group_by else "groups"
-        return {"metrics": table, "n_instructions": sum(sizes),
+        return {"metrics": table, "n_instructions": sum(sizes), "n_truncated": sum(1 for s in ok if s.extra["truncated"]),
                 per_type_key: _per_type(per_id), "categories": _per_type(categories)}
 
 

@@ -16,10 +16,11 @@ Second turn (pointwise): a sample with a ``turn2`` field is asked again after it
 same template, the prompt being the conversation so far and the reference the second one (``value2``, or a
 ``reference2`` field). ``pass_rate`` averages a sample's judged turns; ``pass_rate_turn1``/``_turn2`` split them.
 
-Run flags (RunConfig): ``judge_swap`` (both orders; without it each pair is shown in one order chosen
-per item from its id and the seed, as AlpacaEval randomises), ``judge_policy`` (conservative: a flip is a tie;
-balanced: the orders' scores averaged), ``jury`` (majority | mean over several --judge),
-``judge_template``, ``judge_criteria``. The parse is strict (``evalkit.judging.parse``); an invalid
+Run settings (``KindContext.judge``): ``swap`` (both orders; without it each pair is shown in one order chosen
+per item from its id and the seed, as AlpacaEval randomises), ``policy`` (conservative: a flip is a tie;
+balanced: the orders' scores averaged), ``jury`` (majority | mean over several --judge), ``template``,
+``criteria``. The kind keeps nothing between stages: the judge calls are recomputed from each sample, and
+the first reply of a re-asked call comes back in ``JudgeAnswer.first``. The parse is strict (``evalkit.judging.parse``); an invalid
 reply is asked once more with a reminder, then counted invalid and scored as nothing.
 """
 
@@ -28,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -37,18 +39,28 @@ from pydantic import Field
 from evalkit.data.fields import compile_fields
 from evalkit.data.loading import load_local
 from evalkit.errors import ConfigError
-from evalkit.execution.executor import Outcome
 from evalkit.judging.agreement import cohen_kappa, fleiss_kappa, percent_agreement
 from evalkit.judging.bias import figure, pair_score
-from evalkit.judging.parse import Parsed, parse_verdict
+from evalkit.judging.parse import parse_verdict
 from evalkit.judging.records import PairItem, score_of, winner_of
 from evalkit.judging.style import markdown_counts
 from evalkit.judging.templates import JudgeTemplate, load_template
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.specs.benchmark import BenchmarkSpec, LocalSource
 from evalkit.specs.options import KindOptions, StrictModel
-from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    JudgeAnswer,
+    JudgmentRow,
+    MetricInfo,
+    Outcome,
+    Request,
+    Result,
+    Sample,
+    Scored,
+)
 
 
 @dataclass(frozen=True)
@@ -112,20 +124,22 @@ def _text(outcome: Outcome) -> str | None:
     return result.text if isinstance(result, GenerateResult) else None
 
 
-class JudgedKind:
+class JudgedKind(KindBase):
     Options: ClassVar[type[JudgedOptions]] = JudgedOptions
+    options: JudgedOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: JudgedOptions | None = None, config: Any = None,
-                 fewshot_pool: list[Sample] | None = None, data_dir: Path | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options = options or kind_options(JudgedOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: JudgedOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        options = self.options
+        fewshot_pool = self.context.fewshot_pool
         self.mode = options.mode
         self.prompts = PromptBuilder(spec, fewshot_pool)
-        self.swap = bool(getattr(config, "judge_swap", False)) and self.mode != "pointwise"
-        self.policy = getattr(config, "judge_policy", "conservative")
-        self.jury = getattr(config, "jury", "majority")
-        self.criteria = getattr(config, "judge_criteria", None) or options.criteria
-        forced = getattr(config, "judge_template", None)
+        settings = self.context.judge
+        self.swap = settings.swap and self.mode != "pointwise"
+        self.policy = settings.policy
+        self.jury = settings.jury
+        self.criteria = settings.criteria or options.criteria
+        forced = settings.template
         default = forced or options.template or ("pointwise" if self.mode == "pointwise" else "pairwise")
         by_category = {} if forced else dict(options.templates)
         self.default_template = load_template(default)
@@ -135,18 +149,15 @@ class JudgedKind:
             if template.kind != want:
                 raise ConfigError(f"benchmark {spec.name}: judge template {template.name} is {template.kind}; "
                                   f"this benchmark needs a {want} template")
-        self.model = getattr(config, "candidate_name", None) or getattr(config, "model", None) or "model"
+        self.model = settings.candidate
         self.baseline = options.baseline
-        self.judges: list[str] = list(getattr(config, "judges", None) or [])
-        self.references = _references(spec, options.references, data_dir)
+        self.judges: list[str] = list(settings.judges)
+        self.references = _references(spec, options.references, self.context.data_dir)
         self.two_turns = self.mode == "pointwise" and _two_turns(spec)
-        self.seed = int(getattr(config, "seed", 0) or 0)
-        self._calls: dict[str, list[list[Call]]] = {}
-        self._first: dict[str, list[list[Parsed | None]]] = {}
-        self._rows: list[dict[str, Any]] = []
+        self.seed = self.context.seed
 
     # -- stage 1: the model answers --------------------------------------------------------------
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         base = "pass_rate" if self.mode == "pointwise" else "win_rate"
         turns = [MetricInfo(f"{base}_turn1"), MetricInfo(f"{base}_turn2")] if self.two_turns else []
         extra = [MetricInfo(f"{base}:{j}") for j in self.judges] if len(self.judges) > 1 else []
@@ -159,8 +170,8 @@ class JudgedKind:
         """The second turn: the first exchange, then the sample's ``turn2`` question."""
         turn2 = sample.metadata.get("turn2")
         answer = results[0].text if results and isinstance(results[0], GenerateResult) else None
-        if not self.two_turns or not turn2 or answer is None or len(results) != 1:
-            return []
+        if not self.two_turns or self.context.replayed or not turn2 or answer is None or len(results) != 1:
+            return []  # a predictions file answers the first turn only: no dependent round is asked of it
         first = self.prompts.generate_request(sample)
         history = first.messages or (("user", first.prompt or ""),)
         return [dataclasses.replace(first, prompt=None,
@@ -170,10 +181,8 @@ class JudgedKind:
         scored = []
         for sample, outs in zip(samples, results):
             texts = [o.text if isinstance(o, GenerateResult) else None for o in outs]
-            item = Scored(sample=sample, prompt="", output=texts[0] if texts else None, scores={})
-            if len(texts) > 1:
-                item.extra["output_turn2"] = texts[1]
-            scored.append(item)
+            extra = {"output_turn2": texts[1]} if len(texts) > 1 else {}
+            scored.append(Scored(sample=sample, prompt="", output=texts[0] if texts else None, scores={}, extra=extra))
         return scored
 
     # -- stage 2: the judges -----------------------------------------------------------------------
@@ -216,69 +225,74 @@ class JudgedKind:
             **context, "response_a": item.response_a if order == "ab" else item.response_b,
             "response_b": item.response_b if order == "ab" else item.response_a})) for order in orders]
 
+    def _calls(self, s: Scored) -> list[Call]:
+        """The judge calls one sample needs (the same for every judge; none for an unanswered sample)."""
+        if s.error is not None or (self.mode != "pairs" and s.output is None):
+            return []
+        return [c for t, item in enumerate(self.items(s), 1) for c in self._calls_for(item, t)]
+
     def judge_requests(self, scored: list[Scored], judge: str) -> list[list[Request]]:
-        calls = [[] if s.error is not None or (self.mode != "pairs" and s.output is None)
-                 else [c for t, item in enumerate(self.items(s), 1) for c in self._calls_for(item, t)] for s in scored]
-        self._calls[judge] = calls
-        return [[c.request for c in cs] for cs in calls]
+        return [[c.request for c in self._calls(s)] for s in scored]
 
     def judge_followups(self, scored: list[Scored], judge: str,
                         outcomes: list[list[Outcome]]) -> list[list[Request | None]]:
         """Parse the first replies; an invalid one (not a failed call) gets one reminder."""
-        firsts: list[list[Parsed | None]] = []
         again: list[list[Request | None]] = []
-        for calls, outs in zip(self._calls[judge], outcomes):
+        for s, outs in zip(scored, outcomes):
+            calls = self._calls(s)
             parsed = [None if _text(o) is None else parse_verdict(_text(o), c.template.labels)
                       for c, o in zip(calls, outs)]
-            firsts.append(parsed)
             again.append([c.template.followup(c.request, _text(o) or "", p.problem or "")
                           if p is not None and not p.valid else None for c, o, p in zip(calls, outs, parsed)])
-        self._first[judge] = firsts
         return again
 
-    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[Outcome]]]) -> list[Scored]:
-        base = self.metrics()[0].name
-        for i, s in enumerate(scored):
-            items = self.items(s) if s.error is None else []
-            per_turn: dict[int, dict[str, float | None]] = {}  # turn → judge → score
-            for judge, outcomes in judgments.items():
-                calls, firsts = self._calls[judge][i], self._first.get(judge, [[]] * len(scored))[i]
-                if not items or not calls:
-                    continue
-                for turn, item in enumerate(items, 1):
-                    rows = [self._row(judge, item, c, o, f) for c, o, f in
-                            zip(calls, outcomes[i], firsts or [None] * len(calls)) if c.turn == turn]
-                    self._rows.extend(rows)
-                    per_turn.setdefault(turn, {})[judge] = pair_score({r["order"]: r for r in rows}, self.policy)
-            juried = {turn: self._jury(list(by_judge.values())) for turn, by_judge in per_turn.items()}
-            per_judge = {j: _mean([per_turn[t].get(j) for t in per_turn]) for j in per_turn.get(1, {})}
-            s.scores[base] = _mean(list(juried.values())) if per_turn else None
-            if self.two_turns:
-                s.scores.update({f"{base}_turn{t}": juried.get(t) for t in (1, 2)})
-            if len(self.judges) > 1:
-                s.scores.update({f"{base}:{j}": v for j, v in per_judge.items()})
-            s.extra["judge_scores"] = per_judge
-        return scored
+    def apply_judgments(self, scored: list[Scored], judgments: dict[str, list[list[JudgeAnswer]]]) -> list[Scored]:
+        return [self._judged(s, {judge: answers[i] for judge, answers in judgments.items()})
+                for i, s in enumerate(scored)]
 
-    def _row(self, judge: str, item: PairItem, call: Call, outcome: Outcome, first: Parsed | None) -> dict[str, Any]:
-        retried = first is not None and not first.valid
+    def _judged(self, s: Scored, answers: dict[str, list[JudgeAnswer]]) -> Scored:
+        """One sample with every judge's verdicts folded in: per turn, per judge, then the jury."""
+        base = self.metrics("generate")[0].name
+        items = self.items(s) if s.error is None else []
+        calls = self._calls(s)
+        per_turn: dict[int, dict[str, float | None]] = {}  # turn → judge → score
+        judged: list[JudgmentRow] = []
+        for judge, judge_answers in answers.items():
+            if not items or not calls:
+                continue
+            for turn, item in enumerate(items, 1):
+                rows = [self._row(judge, item, c, a) for c, a in zip(calls, judge_answers) if c.turn == turn]
+                judged.extend(rows)
+                per_turn.setdefault(turn, {})[judge] = pair_score({r.order: r.as_dict() for r in rows}, self.policy)
+        juried = {turn: self._jury(list(by_judge.values())) for turn, by_judge in per_turn.items()}
+        per_judge = {j: _mean([per_turn[t].get(j) for t in per_turn]) for j in per_turn.get(1, {})}
+        scores = dict(s.scores)
+        scores[base] = _mean(list(juried.values())) if per_turn else None
+        if self.two_turns:
+            scores.update({f"{base}_turn{t}": juried.get(t) for t in (1, 2)})
+        if len(self.judges) > 1:
+            scores.update({f"{base}:{j}": v for j, v in per_judge.items()})
+        return dataclasses.replace(s, scores=scores, extra={**s.extra, "judge_scores": per_judge},
+                                   judgments=s.judgments + tuple(judged))
+
+    def _row(self, judge: str, item: PairItem, call: Call, answer: JudgeAnswer) -> JudgmentRow:
+        outcome = answer.outcome
         text = _text(outcome)
         parsed = parse_verdict(text, call.template.labels) if text is not None else None
         verdict = parsed.verdict if parsed else None
         pointwise = self.mode == "pointwise"
         winner = None if pointwise else winner_of(verdict, call.order, item.model_a, item.model_b)
         score = (None if verdict is None else float(verdict == "PASS")) if pointwise else score_of(winner, item.model_a)
-        return {
-            "benchmark": self.spec.name, "id": item.id, "judge": judge,
-            "kind": "pointwise" if pointwise else "pairwise", "model_a": item.model_a,
-            "model_b": None if pointwise else item.model_b, "order": call.order, "verdict": verdict,
-            "winner": winner, "valid": verdict is not None, "rationale": parsed.rationale if parsed else None,
-            "score": score, "len_a": len(item.response_a), "len_b": None if pointwise else len(item.response_b),
-            "md_a": markdown_counts(item.response_a), "md_b": None if pointwise else markdown_counts(item.response_b),
-            "gold": item.gold, "probe": self.options.probe or None, "category": item.category,
-            "retried": retried, "problem": (parsed.problem if parsed else f"judge call failed: {outcome.error}"),
-            "template": call.template.name,
-        }
+        return JudgmentRow(
+            benchmark=self.spec.name, id=item.id, judge=judge, kind="pointwise" if pointwise else "pairwise",
+            model_a=item.model_a, model_b=None if pointwise else item.model_b,
+            order="ab" if call.order == "ab" else "ba", verdict=verdict, winner=winner, valid=verdict is not None,
+            rationale=parsed.rationale if parsed else None, score=score, len_a=len(item.response_a),
+            len_b=None if pointwise else len(item.response_b), md_a=markdown_counts(item.response_a),
+            md_b=None if pointwise else markdown_counts(item.response_b), gold=item.gold,
+            probe=self.options.probe or None, category=item.category, retried=answer.retried,
+            problem=(parsed.problem if parsed else f"judge call failed: {outcome.error}"), template=call.template.name,
+        )
 
     def _jury(self, scores: list[float | None]) -> float | None:
         valid = [s for s in scores if s is not None]
@@ -289,26 +303,24 @@ class JudgedKind:
         votes = Counter(1.0 if s > 0.5 else 0.0 if s < 0.5 else 0.5 for s in valid).most_common()
         return votes[0][0] if len(votes) == 1 or votes[0][1] > votes[1][1] else 0.5
 
-    def judgment_rows(self) -> list[dict[str, Any]]:
-        return list(self._rows)
-
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """Per judge: invalid and retried counts, order inconsistency; across judges: agreement."""
         if not self.judges:
             return {"judging": {"note": "no --judge given: the judged metrics are empty; judge later with `evalkit judge`"}}
-        if not self._rows:
+        all_rows = self.judgment_rows(scored)
+        if not all_rows:
             return {}
         per_judge = {}
         for judge in self.judges:
-            rows = [r for r in self._rows if r["judge"] == judge]
-            pairs: dict[str, dict[str, Any]] = {}
+            rows = [r for r in all_rows if r.judge == judge]
+            pairs: dict[str, dict[str, JudgmentRow]] = {}
             for r in rows:
-                pairs.setdefault(r["id"], {})[r["order"]] = r
-            both = [p for p in pairs.values() if len(p) == 2 and all(r["valid"] for r in p.values())]
+                pairs.setdefault(r.id, {})[r.order] = r
+            both = [p for p in pairs.values() if len(p) == 2 and all(r.valid for r in p.values())]
             per_judge[judge] = {
-                "n_calls": len(rows), "n_invalid": sum(not r["valid"] for r in rows),
-                "n_retried": sum(r["retried"] for r in rows),
-                "inconsistent_rate": (sum(p["ab"]["winner"] != p["ba"]["winner"] for p in both) / len(both)
+                "n_calls": len(rows), "n_invalid": sum(not r.valid for r in rows),
+                "n_retried": sum(r.retried for r in rows),
+                "inconsistent_rate": (sum(p["ab"].winner != p["ba"].winner for p in both) / len(both)
                                       if both else None),
             }
         out: dict[str, Any] = {"judging": {"judges": per_judge, "policy": self.policy, "swap": self.swap}}
@@ -322,7 +334,10 @@ class JudgedKind:
 
         table = [[label(s.extra["judge_scores"][j]) for j in self.judges] for s in scored
                  if all(s.extra.get("judge_scores", {}).get(j) is not None for j in self.judges)]
-        pairs = {f"{a}|{b}": figure(table, lambda t, i=i, k=k: cohen_kappa([r[i] for r in t], [r[k] for r in t]), 1000)
+        def kappa(i: int, k: int) -> Callable[[list[list[str]]], float]:
+            return lambda t: cohen_kappa([r[i] for r in t], [r[k] for r in t])
+
+        pairs = {f"{a}|{b}": figure(table, kappa(i, k), 1000)
                  for i, a in enumerate(self.judges) for k, b in enumerate(self.judges) if i < k}
         return {"percent_agreement": figure(table, percent_agreement, 1000),
                 "fleiss_kappa": figure(table, fleiss_kappa, 1000), "cohen_kappa": pairs, "n_items": len(table)}

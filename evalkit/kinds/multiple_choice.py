@@ -32,14 +32,23 @@ from jinja2 import TemplateError
 from pydantic import Field, field_validator
 
 from evalkit.errors import ConfigError, DataError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import _ENV, PromptBuilder, template_context
 from evalkit.scoring.choice import LETTERS
 from evalkit.scoring.letter_extractors import EXTRACTORS, letter_extractor
 from evalkit.scoring.reasoning import split_reply
 from evalkit.specs.benchmark import BenchmarkSpec, Prompt
 from evalkit.specs.options import KindOptions
-from evalkit.types import GenerateResult, LoglikelihoodRequest, LoglikelihoodResult, Request, Result, Sample
+from evalkit.types import (
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    MetricInfo,
+    Request,
+    Result,
+    Sample,
+    Scored,
+)
 
 # A choice metric scores one sample from its per-choice log-likelihoods.
 # Arguments: logliks, the rendered choice texts (without the delimiter), the sample's target.
@@ -118,13 +127,14 @@ class MultipleChoiceOptions(KindOptions):
         return names
 
 
-class MultipleChoiceKind:
+class MultipleChoiceKind(KindBase):
     Options: ClassVar[type[MultipleChoiceOptions]] = MultipleChoiceOptions
+    options: MultipleChoiceOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: MultipleChoiceOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(MultipleChoiceOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: MultipleChoiceOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
         self.delimiter = self.options.target_delimiter
         self.metric_names = list(self.options.metrics)
@@ -136,32 +146,31 @@ class MultipleChoiceKind:
         if self.options.generate_prompt is not None:
             self.generate_prompts = PromptBuilder(spec.model_copy(update={"prompt": self.options.generate_prompt}),
                                                   fewshot_pool)
-        self._mode = "generate" if spec.modes == ["generate"] else "loglikelihood"
         self.extractor = letter_extractor(self.options.extractor, f"benchmark {spec.name}")
 
     # --- what is reported -------------------------------------------------------------------
-    def metrics(self) -> list[MetricInfo]:
-        """The metrics of the mode last scored (the runner asks after scoring)."""
-        if self._mode == "generate":
+    def metrics(self, mode: str) -> list[MetricInfo]:
+        """Letter accuracy, invalid and truncated replies in generate mode; the spec's choice metrics otherwise."""
+        if mode == "generate":
             return [MetricInfo("acc"), MetricInfo("invalid", higher_is_better=False),
                     MetricInfo("truncated", higher_is_better=False)]
         return [MetricInfo(name) for name in self.metric_names]
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
-        if self._mode != "generate":
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
+        if mode != "generate":
             return {}
         ok = [s for s in scored if s.error is None]
         return {"n_invalid": sum(1 for s in ok if s.scores.get("invalid") == 1.0),
                 "n_truncated": sum(1 for s in ok if s.scores.get("truncated") == 1.0)}
 
     # --- requests ---------------------------------------------------------------------------
-    def _checked_choices(self, sample: Sample) -> tuple[str, ...]:
+    def _checked_choices(self, sample: Sample, mode: str) -> tuple[str, ...]:
         choices = sample.choices
         if not choices:
             raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has no choices")
         if len(choices) > len(LETTERS):
             raise DataError(f"benchmark {self.spec.name}: sample {sample.id} has {len(choices)} choices (at most 26)")
-        if set(self.metric_names) & INDEX_TARGET_METRICS or self._mode == "generate":
+        if set(self.metric_names) & INDEX_TARGET_METRICS or mode == "generate":
             target = sample.target
             if isinstance(target, bool) or not isinstance(target, int) or not 0 <= target < len(choices):
                 raise DataError(f"benchmark {self.spec.name}: sample {sample.id}: target must be a choice index "
@@ -169,10 +178,10 @@ class MultipleChoiceKind:
         return choices
 
     def choice_texts(self, sample: Sample) -> list[str]:
-        """Each choice as it is scored (``options.choice_text``), without the delimiter."""
+        """Each choice as it is scored by log-likelihood (``options.choice_text``), without the delimiter."""
         base = template_context(sample)
         texts = []
-        for index, choice in enumerate(self._checked_choices(sample)):
+        for index, choice in enumerate(self._checked_choices(sample, "loglikelihood")):
             try:
                 texts.append(str(self._choice_text.render(base, choice=choice, index=index, letter=LETTERS[index])))
             except TemplateError as exc:
@@ -180,11 +189,10 @@ class MultipleChoiceKind:
         return texts
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
-        self._mode = mode
         if mode == "generate":
             if self.generate_prompts is None:
                 raise ConfigError(f"benchmark {self.spec.name}: generate mode needs options.generate_prompt")
-            self._checked_choices(sample)
+            self._checked_choices(sample, mode)
             return [self.generate_prompts.generate_request(sample)]
         context = self.prompts.context_text(sample)
         return [LoglikelihoodRequest(context=context, continuation=self.delimiter + text)
@@ -192,7 +200,6 @@ class MultipleChoiceKind:
 
     # --- scoring ----------------------------------------------------------------------------
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
-        self._mode = mode
         if mode == "generate":
             return [self._score_letter(sample, result) for sample, (result,) in zip(samples, results)]
         return [self._score_logliks(sample, sample_results) for sample, sample_results in zip(samples, results)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, UndefinedError, meta, nodes
@@ -44,27 +45,34 @@ def _check(text: str | None, names: set[str], where: str, expression: bool = Fal
                           f"the samples have: {', '.join(sorted(names))}")
 
 
-def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample) -> None:
+def check_templates(spec: BenchmarkSpec, options: KindOptions, sample: Sample, example: Sample | None = None) -> None:
     """Every template of the spec (prompt, few-shot, kind options) names only fields the loaded samples
-    have: a typo is one line naming the field, the spec file and the fields there are, before any model call."""
+    have: a typo is one line naming the field, the spec file and the fields there are, before any model call.
+    ``example`` is a few-shot example: the question template must fit it too, the example template only it."""
     names = set(template_context(sample))
+    example_names = set(template_context(example)) if example is not None else names
     prompts: list[tuple[str, Prompt]] = [("prompt", spec.prompt)]
     prompts += [(f"options.{key}", value) for key, value in options if isinstance(value, Prompt)]
+    values = dict(options)  # field name → value (the declared TEMPLATES/EXPRESSIONS name fields)
     for key, prompt in prompts:
-        for part in ("template", "system", "example_template"):
-            _check(getattr(prompt, part), names, f"{spec.where}: {key}.{part}")
+        parts = ((prompt.template, names, "template"), (prompt.system, names, "system"),
+                 (prompt.example_template, example_names, "example_template"))
+        for text, allowed, part in parts:
+            _check(text, allowed, f"{spec.where}: {key}.{part}")
+        if example is not None and spec.fewshot.k > 0:
+            _check(prompt.template, example_names, f"{spec.where}: {key}.template (few-shot examples)")
     for key, extra in options.TEMPLATES.items():
-        _check(getattr(options, key), names | extra, f"{spec.where}: options.{key}")
+        _check(values[key], names | extra, f"{spec.where}: options.{key}")
     for key in options.EXPRESSIONS:
-        _check(getattr(options, key), names, f"{spec.where}: options.{key}", expression=True)
+        _check(values[key], names, f"{spec.where}: options.{key}", expression=True)
 
 
 class PromptBuilder:
     """Turns samples into prompts per the spec's ``prompt`` and ``fewshot`` sections."""
 
-    def __init__(self, spec: BenchmarkSpec, fewshot_pool: list[Sample] | None = None) -> None:
+    def __init__(self, spec: BenchmarkSpec, fewshot_pool: Sequence[Sample] = ()) -> None:
         self.spec = spec
-        self.pool = fewshot_pool or []
+        self.pool = list(fewshot_pool)
         self._by_match: dict[Any, list[Sample]] | None = None  # pool indexed by fewshot.match, built once
         self._rendered: dict[str, tuple[str, str]] = {}  # example id → (question, answer): examples repeat
         try:
@@ -139,6 +147,10 @@ class PromptBuilder:
         turns: list[tuple[str, str]] = []
         if self._system is not None:
             turns.append(("system", self._render(self._system, sample)))
+        if not self.spec.prompt.fewshot_as_multiturn:  # one user turn: the examples, then the question
+            parts = ["".join(self.rendered_example(ex)) for ex in self.examples(sample)]
+            turns.append(("user", self.spec.prompt.separator.join([*parts, self.question(sample)])))
+            return tuple(turns)
         for example in self.examples(sample):
             question, answer = self.rendered_example(example)
             turns.append(("user", question))

@@ -17,7 +17,7 @@ from collections import defaultdict
 from typing import Any, ClassVar
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.kinds.prompting import PromptBuilder
 from evalkit.metrics import (
     DEFAULT_METRICS,
@@ -32,7 +32,8 @@ from evalkit.metrics.inputs import as_references
 from evalkit.metrics.sacre import CORPUS_METRICS
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
-from evalkit.types import GenerateResult, Request, Result, Sample
+from evalkit.stats.aggregate import metric_table
+from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
 
 
 class ReferenceOptions(KindOptions):
@@ -47,13 +48,13 @@ class ReferenceOptions(KindOptions):
     jobs: int | None = None
 
 
-class ReferenceKind:
+class ReferenceKind(KindBase):
     Options: ClassVar[type[ReferenceOptions]] = ReferenceOptions
+    options: ReferenceOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: ReferenceOptions | None = None,
-                 fewshot_pool: list[Sample] | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(ReferenceOptions, spec)
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None, options: ReferenceOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        fewshot_pool = self.context.fewshot_pool
         self.prompts = PromptBuilder(spec, fewshot_pool)
         where = f"{spec.path or 'benchmark ' + spec.name}: options"
         settings = self.options.model_dump(exclude={"metrics", "group_by", "rollups"})
@@ -62,9 +63,11 @@ class ReferenceKind:
             self.families = parse_metrics(self.options.metrics)
         except ConfigError as exc:
             raise ConfigError(f"{where}.metrics: {exc}") from None
-        self._last: tuple[list[str], Scores] | None = None
+        # memo of the last computation, keyed by its inputs: summarize reuses score's corpus table
+        # (a pure function's result, so the kind stays stateless in effect)
+        self._memo: tuple[tuple[Any, ...], Scores] | None = None
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo(name, higher_is_better=name not in LOWER_IS_BETTER) for name in reported_names(self.families)]
 
     def requests(self, sample: Sample, mode: str) -> list[Request]:
@@ -72,8 +75,14 @@ class ReferenceKind:
         return [self.prompts.generate_request(sample)]
 
     def _compute(self, samples: list[Sample], texts: list[str], families: list[str] | None = None) -> Scores:
+        families = families or self.families
+        key = (tuple(families), tuple(s.id for s in samples), tuple(texts))
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
         ids = [f"benchmark {self.spec.name}: sample {s.id}" for s in samples]
-        return compute(families or self.families, texts, [s.target for s in samples], self.metric_options, ids)
+        scores = compute(families, texts, [s.target for s in samples], self.metric_options, ids)
+        self._memo = (key, scores)
+        return scores
 
     def score(self, samples: list[Sample], results: list[list[Result]], mode: str) -> list[Scored]:
         texts = []
@@ -81,36 +90,31 @@ class ReferenceKind:
             assert isinstance(result, GenerateResult)
             texts.append(result.text)
         scores = self._compute(samples, texts)
-        self._last = ([s.id for s in samples], scores)
         return [Scored(sample=s, prompt="", output=text, scores=dict(row))  # type: ignore[arg-type]
                 for s, text, row in zip(samples, texts, scores.per_sample)]
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         """The corpus table over the samples that were scored (errored ones are left out)."""
         ok = [s for s in scored if s.error is None and s.output is not None]
         if not ok:
             return {}
-        if self._last is not None and self._last[0] == [s.sample.id for s in ok]:
-            scores = self._last[1]
-        else:
-            scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
+        scores = self._compute([s.sample for s in ok], [s.output or "" for s in ok])
         summary: dict[str, Any] = {"metrics": scores.corpus, "signatures": scores.signatures}
         group_by = self.options.group_by
         corpus_families = [f for f in self.families if f in CORPUS_METRICS]
         if group_by and corpus_families:
-            summary["groups"] = self._group_tables(scored, str(group_by), corpus_families)
+            summary["groups"] = self._group_tables(scored, str(group_by), corpus_families, mode)
         return summary
 
-    def _group_tables(self, scored: list[Scored], group_by: str, corpus_families: list[str]) -> dict[str, Any]:
+    def _group_tables(self, scored: list[Scored], group_by: str, corpus_families: list[str],
+                      mode: str) -> dict[str, Any]:
         """The runner's group tables, with each group's own corpus BLEU/chrF/TER in place of empty cells."""
-        from evalkit.stats.aggregate import metric_table
-
         groups: dict[str, list[Scored]] = defaultdict(list)
         for item in scored:
             groups[str(item.sample.metadata.get(group_by))].append(item)
         tables = {}
         for name, items in sorted(groups.items()):
-            table = metric_table(items, self.metrics())
+            table = metric_table(items, self.metrics(mode))
             ok = [s for s in items if s.error is None and s.output is not None]
             if ok:
                 table.update(self._compute([s.sample for s in ok], [s.output or "" for s in ok], corpus_families).corpus)

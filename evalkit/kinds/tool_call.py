@@ -18,17 +18,25 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from evalkit.data.bfcl import load_possible_answers
 from evalkit.errors import DataError
-from evalkit.kinds.base import MetricInfo, Scored, kind_options
+from evalkit.kinds.base import KindBase, KindContext
 from evalkit.scoring.tool_checker import Call, check, language_of
 from evalkit.scoring.tool_schema import openai_tools, parse_call_list, prompt_for_functions, tool_name
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
-from evalkit.types import GenerateRequest, GenerateResult, Request, Result, Sample, ToolCall
+from evalkit.types import (
+    GenerateRequest,
+    GenerateResult,
+    MetricInfo,
+    Request,
+    Result,
+    Sample,
+    Scored,
+    ToolCall,
+)
 
 NO_CALL_CATEGORIES = ("irrelevance", "live_irrelevance")
 ANY_CALL_CATEGORIES = ("live_relevance",)
@@ -43,16 +51,16 @@ class ToolCallOptions(KindOptions):
     group_by: str | None = "category"
 
 
-class ToolCallKind:
+class ToolCallKind(KindBase):
     Options: ClassVar[type[ToolCallOptions]] = ToolCallOptions
+    options: ToolCallOptions
 
-    def __init__(self, spec: BenchmarkSpec, options: ToolCallOptions | None = None,
-                 data_dir: Path | None = None, **_: Any) -> None:
-        self.spec = spec
-        self.options = options or kind_options(ToolCallOptions, spec)
-        self.data_dir = data_dir
+    def __init__(self, spec: BenchmarkSpec, context: KindContext | None = None,
+                 options: ToolCallOptions | None = None) -> None:
+        super().__init__(spec, context, options)
+        self.data_dir = self.context.data_dir
 
-    def metrics(self) -> list[MetricInfo]:
+    def metrics(self, mode: str) -> list[MetricInfo]:
         return [MetricInfo("accuracy")]
 
     # -- samples: the possible answers become each sample's target ------------------------------------
@@ -124,7 +132,7 @@ class ToolCallKind:
             return parse_call_list(result.text)
         return decode_tool_calls(result.tool_calls, functions)
 
-    def summarize(self, scored: list[Scored]) -> dict[str, Any]:
+    def summarize(self, scored: list[Scored], mode: str) -> dict[str, Any]:
         return {"bfcl_summary": bfcl_summary(scored)}
 
 

@@ -99,7 +99,7 @@ def ratings(judgments: Iterable[dict[str, Any]], n_bootstrap: int = 200, seed: i
         return []
     index = {m: i for i, m in enumerate(models)}
     clusters: dict[tuple[Any, Any], int] = {}
-    per_cluster = []
+    per_cluster: list[Any] = []
     ties = np.zeros(len(models), dtype=int)
     for row in rows:
         a, b = index[str(row["model_a"])], index[str(row["model_b"])]

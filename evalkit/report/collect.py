@@ -261,7 +261,7 @@ LC_NOTE = ("fitted without AlpacaEval's instruction-difficulty term (not availab
 
 def judge_bias(views: list[RunView]) -> dict[str, Any] | None:
     """Rows (run, judge) × columns (section, statistic) of every {value, stderr, ci95} entry found."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     headers: dict[tuple[str, str], None] = {}
     for view in views:
         for judge, sections in (view.results.get("judge_bias") or {}).items():

@@ -105,7 +105,9 @@ _MATRIX = re.compile(r"^\\begin\{([pbv]?matrix)\}(.*)\\end\{\1\}$")
 
 def split_top_level(s: str, separator: str = ",") -> list[str]:
     """Split on ``separator`` where it is not inside brackets or braces."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     i = 0
     while i < len(s):
         char = s[i]

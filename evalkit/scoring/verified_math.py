@@ -39,12 +39,21 @@ def _parse_gold(gold: str) -> tuple[Any, ...]:
     return tuple(parsed)
 
 
+# what math-verify parsed each extracted answer from, so checking it uses that parse (as lighteval does),
+# not a re-parse of the matched text ("The answer is 1/2." matches "1/2.", which LaTeX does not parse)
+_FOUND: dict[str, tuple[Any, ...]] = {}
+
+
 def extract_answer(text: str) -> str | None:
     """The answer math-verify finds in a reply (its matched text), or None when it finds none."""
     parsed = _parse_reply(text)
     if not parsed:
         return None
-    return str(parsed[-1]) if isinstance(parsed[-1], str) else str(parsed[0])
+    shown = str(parsed[-1]) if isinstance(parsed[-1], str) else str(parsed[0])
+    if len(_FOUND) > 65536:
+        _FOUND.clear()
+    _FOUND[shown] = parsed
+    return shown
 
 
 def _as_reply(answer: str) -> str:
@@ -59,7 +68,7 @@ def is_verified(answer: str | None, gold: str) -> bool:
     from math_verify import verify  # type: ignore[import-untyped]
 
     parsed_gold = _parse_gold(str(gold))
-    parsed = _parse_reply(_as_reply(answer))
+    parsed = _FOUND.get(answer) or _parse_reply(_as_reply(answer))
     if not parsed_gold or not parsed:
         return False
     return bool(verify(list(parsed_gold), list(parsed), timeout_seconds=_timeout()))

@@ -63,6 +63,7 @@ class Prompt(_Strict):
     template: str = "{{ input }}"  # jinja2; sees the sample's fields
     example_template: str | None = None  # how one solved few-shot example is rendered
     separator: str = "\n\n"
+    fewshot_as_multiturn: bool = True  # chat: each example its own user/assistant turns (else all in the first user turn)
 
 
 class Generation(_Strict):
@@ -78,7 +79,7 @@ class BenchmarkSpec(_Strict):
     description: str = ""
     category: Category
     kind: str
-    modes: list[Literal["generate", "loglikelihood"]] = Field(default_factory=lambda: ["generate"])
+    modes: list[Literal["generate", "loglikelihood"]] = Field(default_factory=lambda: ["generate"])  # type: ignore[arg-type]  # pydantic types the factory loosely
     sources: Sources
     fields: dict[str, str] = Field(default_factory=dict)  # Sample field → jinja2 expression over a row
     prompt: Prompt = Prompt()

@@ -20,8 +20,8 @@ from collections import defaultdict
 from typing import Any
 
 from evalkit.errors import ConfigError
-from evalkit.kinds.base import MetricInfo, Scored
 from evalkit.stats.uncertainty import Z95, summarize_mean
+from evalkit.types import MetricInfo, Scored
 
 
 def metric_table(scored: list[Scored], metrics: list[MetricInfo]) -> dict[str, dict[str, Any]]:
@@ -37,7 +37,7 @@ def metric_table(scored: list[Scored], metrics: list[MetricInfo]) -> dict[str, d
 
 def _equal_weight(tables: list[dict[str, dict[str, Any]]], metrics: list[MetricInfo]) -> dict[str, dict[str, Any]]:
     """Unweighted mean of per-group metric values (groups without a value are left out)."""
-    combined = {}
+    combined: dict[str, dict[str, Any]] = {}
     for info in metrics:
         cells = [t[info.name] for t in tables if t[info.name]["value"] is not None]
         if not cells:

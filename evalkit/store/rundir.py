@@ -88,6 +88,23 @@ class RunDir:
                               f"to redo it, choose a new --out (or move journal.sqlite away: every call is "
                               f"then made again)") from None
 
+    def previous_sessions(self) -> list[dict[str, Any]]:
+        """The sessions an earlier attempt at this run recorded (resumes), oldest first; [] for a new run."""
+        if not self.manifest_path.exists():
+            return []
+        try:
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            return []
+        sessions = manifest.get("sessions") if isinstance(manifest, dict) else None
+        if isinstance(sessions, list):
+            return [s for s in sessions if isinstance(s, dict)]
+        if isinstance(manifest, dict) and isinstance(manifest.get("execution"), dict):  # written before sessions
+            return [{"started_at": manifest.get("started_at"), "finished_at": manifest.get("finished_at"),
+                     "status": manifest.get("status"), **{k: v for k, v in manifest["execution"].items()
+                                                          if isinstance(v, (int, float))}}]
+        return []
+
     def record_start(self, manifest: dict[str, Any]) -> None:
         """The manifest of a run that begins; a finished run's record stays until the resume succeeds."""
         if not self.finished_before:
@@ -177,3 +194,24 @@ class RunDir:
                         yield json.loads(line)
                     except json.JSONDecodeError as exc:
                         raise DataError(f"{self.samples_path}:{number}: invalid JSON: {exc.msg}") from None
+
+
+SESSION_TOTALS = ("model_calls", "cache_hits", "retries", "errors", "prompt_tokens", "completion_tokens",
+                  "reasoning_tokens", "cached_prompt_tokens", "wall_seconds")
+
+
+def with_session(previous: list[dict[str, Any]], manifest: dict[str, Any],
+                 counts: dict[str, float]) -> dict[str, Any]:
+    """``sessions`` (every attempt at this run: when, how it ended, what it asked) and ``execution_total``
+    (their sums), so a run resumed after a crash or Ctrl-C accounts for every call and token it made.
+    A session killed outright (kill -9) records nothing; its answers are in the journal all the same."""
+    session = {"started_at": manifest.get("started_at"), "finished_at": manifest.get("finished_at"),
+               "status": manifest.get("status"), **counts}
+    sessions = [*previous, session]
+    totals: dict[str, float] = {}
+    for item in sessions:
+        for key in SESSION_TOTALS:
+            value = item.get(key)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                totals[key] = round(totals.get(key, 0) + value, 3)
+    return {"sessions": sessions, "execution_total": totals}

@@ -4,8 +4,9 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
 
     python -m evalkit.testing.fake_openai --port 0 --latency 0.2 --fault-rate 0.1 --faults 429,500
 
-It prints ``READY <port>`` once listening. ``GET /stats`` returns request counts so tests can
-prove that a re-run made zero model calls. What the "model" says comes from a responder:
+It prints ``READY <port>`` once listening. ``--rpm``/``--tpm`` add a token-bucket rate limit (429 with
+Retry-After); ``/v1/files`` and ``/v1/batches`` implement OpenAI's batch API (``--batch-*`` faults). ``GET /stats`` returns request counts so tests can
+prove that a re-run made zero model calls; ``GET /arrivals`` the arrival time of each request. What the "model" says comes from a responder:
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
@@ -127,8 +128,9 @@ class FakeOpenAI:
         self.faults = faults
         self.rng = random.Random(seed)
         self.retry_after = retry_after
-        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
+        self.stats = _fresh_stats()
         self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
+        self.arrivals: list[float] = []  # when each request arrived (time.time()), for rate-limit checks
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -138,6 +140,7 @@ class FakeOpenAI:
         app.router.add_get("/stats", self.get_stats)
         app.router.add_post("/stats/reset", self.reset_stats)
         app.router.add_get("/log", self.get_log)
+        app.router.add_get("/arrivals", self.get_arrivals)
         return app
 
     async def get_stats(self, request: web.Request) -> web.Response:
@@ -146,8 +149,12 @@ class FakeOpenAI:
     async def get_log(self, request: web.Request) -> web.Response:
         return web.json_response(self.log)
 
+    async def get_arrivals(self, request: web.Request) -> web.Response:
+        return web.json_response(self.arrivals)
+
     async def reset_stats(self, request: web.Request) -> web.Response:
-        self.stats = {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0}
+        self.stats = _fresh_stats()
+        self.arrivals = []
         return web.json_response(self.stats)
 
     async def models(self, request: web.Request) -> web.Response:
@@ -155,6 +162,7 @@ class FakeOpenAI:
 
     async def _fault(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse | None:
         self.stats["requests"] += 1
+        self.arrivals.append(time.time())
         refused = self.limits.check(body) if self.limits is not None else None
         if refused is not None:
             self.stats["rate_limited"] += 1
@@ -213,6 +221,11 @@ class FakeOpenAI:
         if fault is not None:
             return fault
         await asyncio.sleep(self.latency)
+        self.stats["completed"] += 1
+        return web.json_response(self.completion_body(body))
+
+    def completion_body(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A text_completion object (with echoed prompt log-probabilities when asked for them)."""
         prompt = _last_text(body)
         reply = self.responder(body)
         text = reply if isinstance(reply, str) else str(reply.get("content") or "")
@@ -221,12 +234,128 @@ class FakeOpenAI:
         if body.get("echo") and body.get("logprobs") is not None:
             choice["text"] = prompt + " ."
             choice["logprobs"] = _word_logprobs(prompt + " .")
-        self.stats["completed"] += 1
-        return web.json_response({
+        return {
             "id": f"cmpl-{self.stats['completed']}", "object": "text_completion", "created": int(time.time()),
             "model": body.get("model", "fake"), "choices": [choice],
             "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 1, "total_tokens": len(prompt.split()) + 1},
-        })
+        }
+
+    def answer_line(self, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The response body a batch line gets (chat or text completion)."""
+        if url.endswith("/chat/completions"):
+            message, finish = chat_message(self.responder(body))
+            return self.chat_body(body, message, finish)
+        return self.completion_body(body)
+
+
+def _fresh_stats() -> dict[str, int]:
+    return {"requests": 0, "completed": 0, "faults": 0, "rate_limited": 0,
+            "files_uploaded": 0, "batches_created": 0, "batch_lines_answered": 0, "batch_retrievals": 0}
+
+
+class FakeBatches:
+    """OpenAI's Files and Batches endpoints: upload a JSONL input file, create a batch on it, retrieve it
+    (it completes ``delay`` seconds after creation), download its output and error files.
+
+    Faults: each line fails (HTTP 500 in the error file) with probability ``line_fail_rate`` and is left
+    unfinished with probability ``expire_rate`` (the batch then ends ``expired``, those lines in the error
+    file as ``batch_expired``); the first ``fail_batches`` batches created fail as a whole."""
+
+    def __init__(self, fake: FakeOpenAI, delay: float, line_fail_rate: float, expire_rate: float,
+                 fail_batches: int, seed: int) -> None:
+        self.fake = fake
+        self.delay = delay
+        self.line_fail_rate = line_fail_rate
+        self.expire_rate = expire_rate
+        self.fail_batches = fail_batches
+        self.rng = random.Random(seed + 1)
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, dict[str, Any]] = {}
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post("/v1/files", self.upload)
+        app.router.add_get("/v1/files/{file_id}/content", self.content)
+        app.router.add_post("/v1/batches", self.create)
+        app.router.add_get("/v1/batches/{batch_id}", self.retrieve)
+
+    def _store(self, data: bytes, purpose: str, name: str) -> dict[str, Any]:
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return {"id": file_id, "object": "file", "bytes": len(data), "created_at": int(time.time()),
+                "filename": name, "purpose": purpose, "status": "processed"}
+
+    async def upload(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        upload = form.get("file")
+        if not isinstance(upload, web.FileField) or form.get("purpose") != "batch":
+            return web.json_response({"error": {"message": "expected a file and purpose=batch"}}, status=400)
+        self.fake.stats["files_uploaded"] += 1
+        return web.json_response(self._store(upload.file.read(), "batch", upload.filename))
+
+    async def content(self, request: web.Request) -> web.Response:
+        data = self.files.get(request.match_info["file_id"])
+        if data is None:
+            return web.json_response({"error": {"message": "no such file"}}, status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
+
+    async def create(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("input_file_id") not in self.files or body.get("completion_window") != "24h":
+            return web.json_response({"error": {"message": "unknown input_file_id or completion_window"}}, status=400)
+        self.fake.stats["batches_created"] += 1
+        batch_id = f"batch_{len(self.batches) + 1}"
+        self.batches[batch_id] = {
+            "id": batch_id, "object": "batch", "endpoint": body.get("endpoint"), "errors": None,
+            "input_file_id": body["input_file_id"], "completion_window": "24h", "status": "validating",
+            "output_file_id": None, "error_file_id": None, "created_at": int(time.time()),
+            "metadata": body.get("metadata"), "request_counts": {"total": 0, "completed": 0, "failed": 0},
+            "_ready_at": time.monotonic() + self.delay, "_fails": len(self.batches) < self.fail_batches,
+        }
+        return web.json_response(self._public(self.batches[batch_id]))
+
+    @staticmethod
+    def _public(batch: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in batch.items() if not k.startswith("_")}
+
+    async def retrieve(self, request: web.Request) -> web.Response:
+        batch = self.batches.get(request.match_info["batch_id"])
+        if batch is None:
+            return web.json_response({"error": {"message": "no such batch"}}, status=404)
+        self.fake.stats["batch_retrievals"] += 1
+        if batch["status"] in ("validating", "in_progress"):
+            if time.monotonic() < batch["_ready_at"]:
+                batch["status"] = "in_progress"
+            else:
+                self._finish(batch)
+        return web.json_response(self._public(batch))
+
+    def _finish(self, batch: dict[str, Any]) -> None:
+        if batch["_fails"]:
+            batch.update(status="failed", errors={"object": "list", "data": [
+                {"code": "invalid_request", "message": "the batch failed as a whole (injected)", "line": None}]})
+            return
+        outputs, errors, expired = [], [], 0
+        lines = [json.loads(line) for line in self.files[batch["input_file_id"]].splitlines() if line.strip()]
+        for number, line in enumerate(lines):
+            record: dict[str, Any] = {"id": f"batch_req_{batch['id']}_{number}", "custom_id": line["custom_id"]}
+            if self.rng.random() < self.expire_rate:
+                expired += 1
+                errors.append({**record, "response": None,
+                               "error": {"code": "batch_expired", "message": "not completed in the window"}})
+            elif self.rng.random() < self.line_fail_rate:
+                errors.append({**record, "error": None, "response": {
+                    "status_code": 500, "request_id": record["id"], "body": {"error": {"message": "server error"}}}})
+            else:
+                self.fake.stats["batch_lines_answered"] += 1
+                outputs.append({**record, "error": None, "response": {
+                    "status_code": 200, "request_id": record["id"], "body": self.fake.answer_line(line["url"], line["body"])}})
+        encode = "".join(json.dumps(r) + "\n" for r in outputs).encode()
+        batch["output_file_id"] = self._store(encode, "batch_output", "output.jsonl")["id"] if outputs else None
+        if errors:
+            batch["error_file_id"] = self._store("".join(json.dumps(r) + "\n" for r in errors).encode(),
+                                                 "batch_output", "errors.jsonl")["id"]
+        batch["status"] = "expired" if expired else "completed"
+        batch["request_counts"] = {"total": len(lines), "completed": len(outputs), "failed": len(errors) - expired}
 
 
 def chat_message(reply: Reply) -> tuple[dict[str, Any], str]:
@@ -272,7 +401,10 @@ async def serve(args: argparse.Namespace) -> None:
     limits = RateLimits(args.rpm, args.tpm, args.burst_seconds) if args.rpm or args.tpm else None
     fake = FakeOpenAI(responder, args.latency, args.fault_rate, faults, args.seed, args.retry_after, limits,
                       args.cached_tokens)
-    runner = web.AppRunner(fake.app(), access_log=None, handler_cancellation=True)
+    app = fake.app()
+    FakeBatches(fake, args.batch_delay, args.batch_line_fail_rate, args.batch_expire_rate, args.batch_fail_first,
+                args.seed).add_routes(app)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", args.port, backlog=1024)
     await site.start()
@@ -296,6 +428,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tpm", type=float, help="answer 429 past this many tokens per minute (prompt + max_tokens)")
     parser.add_argument("--burst-seconds", type=float, default=1.0, help="bucket size, in seconds of the rate")
     parser.add_argument("--cached-tokens", type=int, default=0, help="report this many prompt tokens as cached")
+    parser.add_argument("--batch-delay", type=float, default=0.5, help="seconds from batch creation to completion")
+    parser.add_argument("--batch-line-fail-rate", type=float, default=0.0, help="share of batch lines answered HTTP 500")
+    parser.add_argument("--batch-expire-rate", type=float, default=0.0, help="share of batch lines left unfinished (expired)")
+    parser.add_argument("--batch-fail-first", type=int, default=0, help="the first N batches created fail as a whole")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args))
