@@ -82,6 +82,10 @@ class RunConfig:
     batch_retry: str = "batch"  # failed/expired batch lines: in a new batch, or "online"
     batch_poll: float = 5.0  # seconds before the first poll of a batch (then ×1.5, at most 60)
     batch_chunk: int = 50_000  # most requests per batch input file (OpenAI's limit; files also stay under 200 MB)
+    executor: str = "local"  # local | ray (docs/distributed.md)
+    ray_address: str | None = None  # --executor ray: a cluster address; None means "auto", else a local Ray
+    replicas: int | None = None  # --executor ray: model replicas / API actors (default: one per GPU or node)
+    tokens_per_minute: float | None = None  # --executor ray: the global limiter's tokens/min
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -158,12 +162,36 @@ class RunConfig:
         if unknown:
             raise ConfigError(f"--limit names {', '.join(unknown)}, which --benchmark does not run "
                               f"({', '.join(self.benchmarks)})")
+        self._validate_executor()
         if self.data_dir is not None and not self.data_dir.is_dir():
             raise ConfigError(f"--data-dir {self.data_dir} is not a directory")
 
     def spec_overrides(self) -> SpecOverrides:
         return SpecOverrides(num_fewshot=self.num_fewshot, system_prompt=self.system_prompt,
                              fewshot_as_multiturn=self.fewshot_as_multiturn, gen_kwargs=dict(self.gen_kwargs))
+
+    def _validate_executor(self) -> None:
+        if self.executor not in ("local", "ray"):
+            raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
+        if self.executor == "local":
+            given = [flag for flag, value in (("--ray-address", self.ray_address), ("--replicas", self.replicas),
+                                              ("--tpm", self.tokens_per_minute)) if value is not None]
+            if given:
+                raise ConfigError(f"{', '.join(given)} only apply with --executor ray")
+            return
+        unsupported = [flag for flag, on in (("--max-cost", self.max_cost is not None),
+                                             ("--max-tokens-total", self.max_tokens_total is not None),
+                                             ("--batch", self.batch)) if on]
+        if unsupported:  # budgets are enforced before each call by the local executor only
+            raise ConfigError(f"{', '.join(unsupported)} cannot be used with --executor ray yet (docs/distributed.md)")
+        if self.replicas is not None and self.replicas < 1:
+            raise ConfigError(f"--replicas must be at least 1, got {self.replicas}")
+        if self.tokens_per_minute is not None and self.tokens_per_minute <= 0:
+            raise ConfigError(f"--tpm must be positive, got {self.tokens_per_minute}")
+        import importlib.util
+
+        if importlib.util.find_spec("ray") is None:
+            raise ConfigError("--executor ray needs Ray: pip install 'evalkit[ray]'")
 
     def limit_for(self, benchmark: str) -> int | None:
         return self.limit if self.limit is not None else self.limits.get(benchmark)

@@ -18,7 +18,7 @@ from evalkit.backends.base import Backend, BatchAPIBackend
 from evalkit.backends.factory import create_backend
 from evalkit.config import RunConfig
 from evalkit.errors import BudgetReached, ConfigError
-from evalkit.execution.batch_api import BatchOptions
+from evalkit.execution.batch_api import BatchJournal, BatchOptions
 from evalkit.execution.cost import Budget
 from evalkit.execution.executor import Executor, RetryPolicy
 from evalkit.execution.ledger import CostLedger
@@ -171,13 +171,7 @@ class Runner:
             try:
                 outcomes, exec_stats = await self._execute(backend, tasks, plan, modes)
             except BaseException as exc:  # say in the manifest why the run stopped; the journal keeps what was done
-                stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
-                status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
-                manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
-                                cost_estimate=estimate, concurrency=self.concurrency,
-                                error=None if stopped else (str(exc) or type(exc).__name__))
-                manifest.update(with_session(previous, manifest, self.session_totals))
-                self.rundir.record_stop(manifest)
+                self._record_stop(manifest, exc, estimate, previous)
                 raise
         finally:
             await backend.aclose()
@@ -188,7 +182,11 @@ class Runner:
         for task, mode, requests, task_outcomes in zip(tasks, modes, plan, outcomes):
             scored = self._score(task, mode, requests, task_outcomes)
             if config.judges:
-                scored = await self.judge(task.kind, scored, exec_stats)
+                try:
+                    scored = await self.judge(task.kind, scored, exec_stats)
+                except BudgetReached as exc:  # judges share the run's budget
+                    self._record_stop(manifest, exc, estimate, previous)
+                    raise
             entry = aggregate(scored, task.kind.metrics(mode), task.kind.options.group_by,
                               task.kind.options.rollup_config())
             entry.update(mode=mode, category=task.spec.category, kind=task.spec.kind)
@@ -215,6 +213,16 @@ class Runner:
         exceeded = total > 0 and errors / total > config.max_error_rate
         return RunSummary(self.rundir.path, results, total, errors, exceeded, judged, tuple(failures), cost)
 
+    def _record_stop(self, manifest: dict[str, Any], exc: BaseException, estimate: dict[str, Any] | None,
+                     previous: list[dict[str, Any]]) -> None:
+        stopped = isinstance(exc, (KeyboardInterrupt, asyncio.CancelledError))
+        status = "budget_reached" if isinstance(exc, BudgetReached) else "interrupted" if stopped else "failed"
+        manifest.update(status=status, finished_at=_now(), cost=self.ledger.summary(),
+                        cost_estimate=estimate, concurrency=self.concurrency,
+                        error=None if stopped else (str(exc) or type(exc).__name__))
+        manifest.update(with_session(previous, manifest, self.session_totals))
+        self.rundir.record_stop(manifest)
+
     def _check_budget(self, backend: Backend, plan: list[list[list[Request]]]) -> dict[str, Any] | None:
         """Before any call: what earlier invocations on this run directory paid, and whether the
         estimate for the rest fits --max-cost / --max-tokens-total (exit 2 unless --force); and that
@@ -226,6 +234,13 @@ class Runner:
             return None
         if budget.limited and backend.is_batched:
             raise ConfigError(f"--max-cost/--max-tokens-total apply to API models; {backend.name} has no per-token price")
+        if not self.config.batch and self.rundir.journal_path.exists():
+            batches = BatchJournal(self.rundir.journal_path)
+            still_open = batches.open_batches(backend.identity)
+            batches.close()
+            if still_open:  # their requests would be asked (and paid) a second time online
+                print(f"note: {len(still_open)} batches an earlier --batch run submitted are still open; add --batch "
+                      "to collect them instead of asking their requests again", file=sys.stderr)
         journal = ResponseStore(self.rundir.journal_path)
         cache = ResponseStore(cache_dir() / "cache.sqlite") if self.config.use_cache and budget.limited else None
         try:
@@ -293,12 +308,7 @@ class Runner:
         keep = not backend.is_lookup
         journal = ResponseStore(self.rundir.journal_path) if keep else None
         cache = ResponseStore(cache_dir() / "cache.sqlite") if config.use_cache and keep else None
-        executor = Executor(backend, journal, cache, config.concurrency, config.requests_per_minute,
-                            RetryPolicy(max_retries=config.max_retries, timeout=config.timeout),
-                            meter=self.ledger.meter_for(backend, role), adaptive=config.adaptive_concurrency,
-                            batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
-                                               max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
-                            if config.batch else None)
+        executor = self._executor(backend, journal, cache, role)
         progress = Progress(len(requests), label, quiet=config.quiet, status=executor.progress_text)
         try:
             outcomes = await executor.run(requests, lambda n, t, e: progress.advance(n, t, e), progress.skip)
@@ -314,6 +324,26 @@ class Runner:
                 if isinstance(value, (int, float)) and not isinstance(value, bool):
                     self.session_totals[key] = self.session_totals.get(key, 0) + value
         return outcomes, executor.stats.as_dict()
+
+    def _executor(self, backend: Backend, journal: ResponseStore | None, cache: ResponseStore | None,
+                  role: str) -> Executor:
+        """``--executor local`` answers in this process; ``ray`` on a Ray cluster, where each worker builds its
+        own backend from the same model and options (same journal, same results; docs/distributed.md)."""
+        config = self.config
+        policy = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+        meter = self.ledger.meter_for(backend, role)
+        if config.executor == "ray" and not backend.is_lookup and journal is not None:  # lookups ask no model
+            from evalkit.execution.ray_executor import RayExecutor, RaySettings
+
+            options = (config.judge_backend or config.backend) if role == "judge" else config.backend
+            settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
+            return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute,
+                               policy, meter=meter)
+        return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy,
+                        meter=meter, adaptive=config.adaptive_concurrency,
+                        batch=BatchOptions(retry_online=config.batch_retry == "online", poll_seconds=config.batch_poll,
+                                           max_requests=config.batch_chunk, max_rounds=config.max_retries + 1)
+                        if config.batch else None)
 
     async def judge(self, kind: Kind, scored: list[Scored], exec_stats: dict[str, Any]) -> list[Scored]:
         """Second stage: every --judge model answers the kind's judge requests; the kind folds them in.

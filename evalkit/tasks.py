@@ -89,7 +89,8 @@ def kind_context(config: RunConfig | None, fewshot_pool: list[Sample], data_dir:
     return KindContext(fewshot_pool=fewshot_pool, data_dir=data_dir, seed=config.seed,
                        samples_per_task=config.samples_per_task, allow_code_execution=config.allow_code_execution,
                        temperature=config.backend.temperature,
-                       replayed=(config.model or "").startswith("predictions:"), judge=judge, preflight=True)
+                       replayed=(config.model or "").startswith("predictions:"), judge=judge, preflight=True,
+                       ray_cluster=(config.ray_address or "auto") if config.executor == "ray" else None)
 
 
 

@@ -37,11 +37,14 @@ def test_cuts_once_per_round_trip_and_grows_back_within_bounds():
     tickets = _acquire(controller, 16)
     _release_all(controller, tickets[:10], rate_limited=True)  # a burst of 429s sent together: one cut
     assert controller.current == 8 and controller.rate_limited == 10
-    _release_all(controller, tickets[10:], ok=True)  # additive increase: +1/3 per limit's worth of successes
+    _release_all(controller, tickets[10:], ok=True)  # additive increase: +1/5 per limit's worth of successes
     assert 8 < controller.limit < 9
-    _release_all(controller, _acquire(controller, 1), rate_limited=True)  # sent after the cut: news, cut again
+    _release_all(controller, _acquire(controller, 1), rate_limited=True)  # a stray 429: retried, no cut
+    assert controller.current == 8
+    for _ in range(2):  # three sent after the cut: 15% of the last round trip's 20 answers, a run: cut again
+        _release_all(controller, _acquire(controller, 1), rate_limited=True)
     assert controller.current == 4
-    for _ in range(40):  # never below 1
+    for _ in range(80):  # never below 1
         _release_all(controller, _acquire(controller, 1), rate_limited=True)
     assert controller.current == 1
     for _ in range(3000):
@@ -55,6 +58,14 @@ def test_slow_start_grows_by_half_per_success_until_the_first_429():
     assert controller.current == 8
     _release_all(controller, _acquire(controller, 8), ok=True)
     assert controller.current == 12  # ×1.5 per round trip
+
+
+def test_stray_429s_among_successes_do_not_cut():
+    controller = ConcurrencyController(32, initial=32)
+    for _ in range(10):  # 1 in 16 answered 429 (under run_share), spread out
+        for i in range(16):
+            _release_all(controller, _acquire(controller, 1), rate_limited=(i == 7), ok=(i != 7))
+    assert controller.current == 32 and controller.rate_limited == 10
 
 
 def test_fixed_concurrency_counts_429s_but_never_moves():

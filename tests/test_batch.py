@@ -114,6 +114,11 @@ def test_killed_after_submission_resumes_polling_the_same_batches(tmp_path, data
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     assert server.stats()["batches_created"] == 4 and server.stats()["batch_lines_answered"] == 0
+    # without --batch the run would ask those requests again online: it says so before any call
+    warned = run_cli(*[a for a in args if a not in ("--batch", "--batch-poll", "0.2", "--batch-chunk", "10")],
+                     "--max-cost", "0.000001")
+    assert "4 batches an earlier --batch run submitted are still open" in warned.stderr and warned.returncode == 2
+    assert server.stats()["requests"] == 0
 
     resumed = run_cli(*args)
     assert resumed.returncode == 0, resumed.stderr

@@ -186,3 +186,33 @@ def test_max_tokens_total_stops_and_needs_a_price_for_max_cost(tmp_path, data_di
 
     unpriced = run_cli(*_args(server, data_dir, tmp_path / "b", 5, model="no-such-model"), "--max-cost", "1")
     assert unpriced.returncode == 2 and "--max-cost needs a price for 'no-such-model'" in unpriced.stderr
+
+
+def test_judges_are_charged_apart_from_the_model(tmp_path, data_dir, fake_server):
+    rows = json.loads((data_dir / "alpaca_eval/results/claude-2.1/model_outputs.json").read_text())
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"id": f"alpaca_eval-{i}", "output": r["output"]}) + "\n"
+                             for i, r in enumerate(rows)))
+    server = fake_server()  # replies "The answer is 42.": no verdict, so each pair is asked once more
+    prices = _price_file(tmp_path, **{"acme-judge": PRICES})
+    proc = run_cli("run", "--model", f"predictions:{preds}", "--benchmark", "alpaca_eval", "--data-dir", str(data_dir),
+                   "--limit", "8", "--judge", "openai:acme-judge", "--judge-base-url", server.base_url, "--pricing",
+                   str(prices), "--out", str(tmp_path / "r"), "--no-cache", "-q", "--max-error-rate", "1")
+    assert proc.returncode in (0, 1), proc.stderr
+    cost = _manifest(tmp_path / "r")["cost"]
+    expected = sum(_expected(server.bodies()))
+    assert len(server.bodies()) == 16
+    assert cost["judges"]["openai:acme-judge"]["cost_usd"] == pytest.approx(expected, abs=1e-6)
+    assert cost["judges"]["openai:acme-judge"]["requests"] == 16
+    assert "openai:acme-judge" not in cost["models"]
+    assert cost["total_usd"] == pytest.approx(expected, abs=1e-6)
+
+    # the judges share the run's budget: a stop while judging is recorded like any other
+    stopped = run_cli("run", "--model", f"predictions:{preds}", "--benchmark", "alpaca_eval", "--data-dir",
+                      str(data_dir), "--limit", "8", "--judge", "openai:acme-judge", "--judge-base-url", server.base_url,
+                      "--pricing", str(prices), "--out", str(tmp_path / "s"), "--no-cache", "-q",
+                      "--max-cost", f"{expected / 4}", "--force")
+    assert stopped.returncode == 3, stopped.stderr
+    manifest = _manifest(tmp_path / "s")
+    assert manifest["status"] == "budget_reached"
+    assert manifest["cost"]["judges"]["openai:acme-judge"]["cost_usd"] <= expected / 4 + 1e-9

@@ -40,7 +40,7 @@ def print_results(results: dict[str, Any], title: str = "Results", cost: dict[st
             row = [name, metric_name, format_metric(metric), str(metric.get("n", entry.get("n"))),
                    str(entry.get("n_errors", 0))]
             table.add_row(*row, *([format_cost(spends.get(name)) if index == 0 else ""] if spends else []))
-    if cost and cost.get("models"):
+    if cost and cost.get("billed"):
         total = cost.get("total_usd")
         judges = sum((j.get("cost_usd") or 0.0) for j in cost.get("judges", {}).values())
         table.caption = (f"total cost ${total:.4f}" + (f" (judges ${judges:.4f})" if cost.get("judges") else "")

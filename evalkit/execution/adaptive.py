@@ -3,18 +3,21 @@
 A provider's rate limit is shared by every call of the run, so retrying each 429 on its own keeps the
 client hammering a limit it has already hit. The controller keeps one concurrency limit for the run,
 within ``[1, maximum]``. It starts at ``initial`` and grows ×1.5 per round trip (slow start: +0.5 per
-success) until the first 429; a 429 then multiplies it by ``decrease`` (at most once per round trip: a
-burst of 429s from calls sent at the same moment counts once), and each success adds
-``increase/limit`` (+1 every three round trips: long cycles, so few 429s per request). A 429's
-Retry-After also holds back every new call until it passes, not just the one retried. The constants
-were chosen with bench/adaptive_concurrency.py (docs/cost.md).
+success) until the first cut. A *run* of 429s (at least ``run_count`` among the last round trip's
+answers, and at least ``run_share`` of them; a stray 429 is only retried) multiplies it by ``decrease``,
+at most once per round trip (429s of calls sent before the cut do not count again), holds back every
+new call for the 429's Retry-After, and then each success adds ``increase/limit`` (+1 every five round
+trips: long cycles, so few 429s per request). The constants were chosen with
+bench/adaptive_concurrency.py (docs/cost.md).
 With ``adaptive=False`` the limit stays at ``maximum`` (fixed concurrency) and only the 429s are counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import itertools
 import time
 from dataclasses import dataclass
 
@@ -28,12 +31,17 @@ class Ticket:
 
 class ConcurrencyController:
     def __init__(self, maximum: int, adaptive: bool = True, decrease: float = 0.5, initial: int = 8,
-                 slow_start_step: float = 0.5, increase: float = 1 / 3, max_trace: int = 256) -> None:
+                 slow_start_step: float = 0.5, increase: float = 0.2, max_trace: int = 256,
+                 run_count: int = 2, run_share: float = 0.15, run_window: int = 20) -> None:
         self.maximum = max(1, maximum)
         self.adaptive = adaptive
         self.decrease = decrease
         self.slow_start_step = slow_start_step
         self.increase = increase
+        self.run_count = run_count
+        self.run_share = run_share
+        self.run_window = run_window
+        self._recent: collections.deque[bool] = collections.deque(maxlen=1024)
         self.limit = float(min(self.maximum, initial) if adaptive else self.maximum)
         self._slow_start = adaptive  # until the first 429: ×1.5 each round trip
         self.rate_limited = 0  # 429 answers seen
@@ -73,18 +81,28 @@ class ConcurrencyController:
         assert self._changed is not None
         async with self._changed:
             self._in_flight -= 1
+            if ticket.epoch == self._epoch:  # answers to calls sent before the last cut are old news
+                self._recent.append(rate_limited)
             if rate_limited:
                 self.rate_limited += 1
-                if retry_after and self.adaptive:
-                    self._hold_until = max(self._hold_until, time.monotonic() + retry_after)
-                if self.adaptive and ticket.epoch == self._epoch:
+                if self.adaptive and ticket.epoch == self._epoch and self._is_a_run():
                     self._epoch += 1
+                    self._recent.clear()
                     self._slow_start = False
                     self._set(max(1.0, self.limit * self.decrease))
+                    if retry_after:
+                        self._hold_until = max(self._hold_until, time.monotonic() + retry_after)
             elif ok and self.adaptive and self.limit < self.maximum:
                 step = self.slow_start_step if self._slow_start else self.increase / self.limit
                 self._set(min(float(self.maximum), self.limit + step))
             self._changed.notify_all()
+
+    def _is_a_run(self) -> bool:
+        """A run of 429s, not a stray one: at least ``run_count`` of the last round trip's answers (the last
+        ``max(run_window, 2 × limit)``) and at least ``run_share`` of them."""
+        size = max(self.run_window, 2 * self.current)
+        hits = sum(itertools.islice(reversed(self._recent), size))
+        return hits >= self.run_count and hits >= self.run_share * size  # a short history is not a run
 
     def _set(self, limit: float) -> None:
         before = self.current

@@ -12,7 +12,7 @@ import dataclasses
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from evalkit.backends.base import Backend, BatchAPIBackend, RequestError, RetryableError
@@ -261,25 +261,10 @@ class Executor:
     def _answer_isolated(
         self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome], progress: ProgressHook
     ) -> None:
-        answered: set[int] = set()
-        try:
-            for index, result in self.backend.call_batch([r for _, r in work]):
-                if self._stop.is_set():  # interrupted: what is journaled stays, nothing more is recorded
-                    return
-                answered.add(index)
-                self._record_batched(work[index][0], result, outcomes, progress)
-        except EvalkitError:  # the run cannot go on (backend gone, a predictions file that lacks ids)
-            raise
-        except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
-            rest = [item for i, item in enumerate(work) if i not in answered]
-            if len(work) == 1:
-                self._record_batched(work[0][0], RequestError(f"{type(exc).__name__}: {exc}"), outcomes, progress)
-            elif answered:  # progress was made: the rest as one batch again
-                self._answer_isolated(rest, outcomes, progress)
-            else:  # nothing came back: halve until the item that raises stands alone
-                half = len(rest) // 2
-                self._answer_isolated(rest[:half], outcomes, progress)
-                self._answer_isolated(rest[half:], outcomes, progress)
+        for key, result in answer_isolated(self.backend, work):
+            if self._stop.is_set():  # interrupted: what is journaled stays, nothing more is recorded
+                return
+            self._record_batched(key, result, outcomes, progress)
 
     def _record_batched(self, key: str, result: Result | RequestError, outcomes: dict[str, Outcome],
                         progress: ProgressHook) -> None:
@@ -291,3 +276,27 @@ class Executor:
         self._persist(key, result)
         outcomes[key] = Outcome(result=result, cost_usd=self.meter.cost(result.usage))
         progress(1, result.usage.prompt_tokens + result.usage.completion_tokens, 0)
+
+
+def answer_isolated(backend: Backend, work: list[tuple[str, Request]]) -> Iterator[tuple[str, Result | RequestError]]:
+    """(key, result or RequestError) for each item, batched. An exception that breaks a whole batch is
+    isolated by re-asking the unanswered items in halves, so only the item that raises is errored and the
+    rest still run batched. An ``EvalkitError`` (the run cannot go on) propagates. Shared by the local executor
+    and the Ray executor's model replicas."""
+    answered: set[int] = set()
+    try:
+        for index, result in backend.call_batch([r for _, r in work]):
+            answered.add(index)
+            yield work[index][0], result
+    except EvalkitError:  # the run cannot go on (backend gone, a predictions file that lacks ids)
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad item must not lose the run
+        rest = [item for i, item in enumerate(work) if i not in answered]
+        if len(work) == 1:
+            yield work[0][0], RequestError(f"{type(exc).__name__}: {exc}")
+        elif answered:  # progress was made: the rest as one batch again
+            yield from answer_isolated(backend, rest)
+        else:  # nothing came back: halve until the item that raises stands alone
+            half = len(rest) // 2
+            yield from answer_isolated(backend, rest[:half])
+            yield from answer_isolated(backend, rest[half:])

@@ -22,6 +22,7 @@ class CostLedger:
         self.batch = batch
         self.meters: dict[str, CostMeter] = {}  # by backend name
         self.roles: dict[str, str] = {}  # backend name → "model" | "judge"
+        self.billed: set[str] = set()  # backends with a per-token price (known or not); local ones have none
         self.benchmarks: dict[str, Spend] = {}
         self._noted: set[str] = set()
 
@@ -40,6 +41,8 @@ class CostLedger:
                           "(add one with --pricing FILE)", file=sys.stderr)
             meter = self.meters[backend.name] = CostMeter(price, self.budget, batch=self.batch)
             self.roles[backend.name] = role
+            if backend.billing_model is not None:
+                self.billed.add(backend.name)
         return meter
 
     def check_start(self, backend: Backend, requests: Iterable[Request], journal: ResponseStore,
@@ -86,11 +89,12 @@ class CostLedger:
             return {name: {**m.spend.as_dict(), "price_per_1m_tokens": m.price.as_dict() if m.price else None}
                     for name, m in self.meters.items() if self.roles.get(name) == role}
 
-        known = [m.spend.cost_usd for m in self.meters.values()]
+        known = [m.spend.cost_usd for name, m in self.meters.items() if name in self.billed]
         return {
             "currency": "USD", "prices_from": list(self.prices.sources), "batch": self.batch,
+            "billed": sorted(self.billed),  # backends charged per token (local models are not)
             # this invocation's calls; "budget.spent_usd" adds what earlier ones on the same run directory paid
-            "total_usd": None if any(c is None for c in known) else round(sum(c or 0.0 for c in known), 6),
+            "total_usd": None if not known or any(c is None for c in known) else round(sum(c or 0.0 for c in known), 6),
             "models": section("model"), "judges": section("judge"),
             "benchmarks": {name: spend.as_dict() for name, spend in self.benchmarks.items()},
             "budget": self.budget.as_dict(),

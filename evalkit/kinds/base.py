@@ -80,6 +80,7 @@ class KindContext:
     replayed: bool = False  # answers come from a predictions file, not a model (no dependent round)
     judge: JudgeSettings = field(default_factory=JudgeSettings)
     preflight: bool = False
+    ray_cluster: str | None = None  # --executor ray: the cluster ("auto" or an address) sandboxed programs run on
 
 
 class Kind(Protocol):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -31,6 +31,9 @@ from evalkit.scoring.passk import ks_for, pass_at_k
 from evalkit.specs.benchmark import BenchmarkSpec
 from evalkit.specs.options import KindOptions
 from evalkit.types import GenerateResult, MetricInfo, Request, Result, Sample, Scored
+
+if TYPE_CHECKING:
+    from evalkit.sandbox.ray_pool import RaySandbox
 
 _ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=True)
 
@@ -78,7 +81,7 @@ class CodeKind(KindBase):
         self.stops = tuple(options.stop)
         self.limits = Limits(wall_seconds=float(options.timeout), cpu_seconds=int(options.timeout),
                              memory_mb=options.memory_mb)
-        self.sandbox = Sandbox(self.limits, workers=options.workers)
+        self.sandbox = _sandbox(self.limits, options.workers, self.context.ray_cluster)
         if self.context.preflight:  # probe now: a sandbox that cannot run must stop the run before any model call
             probe = self.sandbox.isolation()
             if probe.details.get("probe") == "sandbox_error" or not probe.details:
@@ -150,6 +153,15 @@ class CodeKind(KindBase):
         execution = {"programs": len(verdicts), "program_seconds": round(sum(v["seconds"] for v in verdicts), 3)}
         return {"samples_per_task": self.n, "sandbox": self.sandbox.isolation().as_dict(),
                 "failure_kinds": dict(kinds.most_common()), "execution": execution if verdicts else {}}
+
+
+def _sandbox(limits: Limits, workers: int | None, ray_cluster: str | None) -> Sandbox | RaySandbox:
+    """Programs run here, or on the Ray cluster's nodes with ``--executor ray`` (same sandbox on each)."""
+    if ray_cluster is not None:
+        from evalkit.sandbox.ray_pool import RaySandbox
+
+        return RaySandbox(limits, ray_cluster)
+    return Sandbox(limits, workers=workers)
 
 
 _REFUSAL = ("benchmark {name} runs model-written code: pass --allow-code-execution to run it in evalkit's "

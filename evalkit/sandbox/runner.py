@@ -58,6 +58,7 @@ class Isolation:
     processes: str  # how the program is kept from signalling processes outside it
     disk_quota: bool  # the work directory is a size-capped tmpfs
     details: dict[str, Any] = field(default_factory=dict)
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)  # on a Ray cluster: each node's own report
 
     def summary(self) -> str:
         return (f"network isolation: {'yes' if self.network else 'no'} ({self.network_detail}); "
@@ -68,7 +69,8 @@ class Isolation:
         return {"network_isolation": "yes" if self.network else "no", "network": self.network_detail,
                 "filesystem_isolation": "yes" if self.filesystem else "no", "filesystem": self.filesystem_detail,
                 "processes": self.processes,
-                "disk_quota": "yes" if self.disk_quota else "no", "summary": self.summary()}
+                "disk_quota": "yes" if self.disk_quota else "no", "summary": self.summary(),
+                **({"nodes": self.nodes} if self.nodes else {})}
 
 
 _ISOLATION: dict[str, Isolation] = {}

@@ -6,7 +6,7 @@ Used by evalkit's tests and ``bench/`` scripts (needs ``aiohttp``, from ``evalki
 
 It prints ``READY <port>`` once listening. ``--rpm``/``--tpm`` add a token-bucket rate limit (429 with
 Retry-After); ``/v1/files`` and ``/v1/batches`` implement OpenAI's batch API (``--batch-*`` faults). ``GET /stats`` returns request counts so tests can
-prove that a re-run made zero model calls. What the "model" says comes from a responder:
+prove that a re-run made zero model calls; ``GET /arrivals`` the arrival time of each request. What the "model" says comes from a responder:
 ``--answers FILE`` (JSONL of ``{"match": substring, "output": text}``, or ``"outputs": [texts]``
 picked by the request's seed, or ``"tool_calls": [{"name", "arguments"}]`` for a reply that calls tools) or ``--responder
 module:function`` (called with the request JSON, returns text); otherwise a fixed reply.
@@ -130,6 +130,7 @@ class FakeOpenAI:
         self.retry_after = retry_after
         self.stats = _fresh_stats()
         self.log: list[dict[str, Any]] = []  # every answered request body, for tests that check what was asked
+        self.arrivals: list[float] = []  # when each request arrived (time.time()), for rate-limit checks
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -139,6 +140,7 @@ class FakeOpenAI:
         app.router.add_get("/stats", self.get_stats)
         app.router.add_post("/stats/reset", self.reset_stats)
         app.router.add_get("/log", self.get_log)
+        app.router.add_get("/arrivals", self.get_arrivals)
         return app
 
     async def get_stats(self, request: web.Request) -> web.Response:
@@ -147,8 +149,12 @@ class FakeOpenAI:
     async def get_log(self, request: web.Request) -> web.Response:
         return web.json_response(self.log)
 
+    async def get_arrivals(self, request: web.Request) -> web.Response:
+        return web.json_response(self.arrivals)
+
     async def reset_stats(self, request: web.Request) -> web.Response:
         self.stats = _fresh_stats()
+        self.arrivals = []
         return web.json_response(self.stats)
 
     async def models(self, request: web.Request) -> web.Response:
@@ -156,6 +162,7 @@ class FakeOpenAI:
 
     async def _fault(self, request: web.Request, body: dict[str, Any]) -> web.StreamResponse | None:
         self.stats["requests"] += 1
+        self.arrivals.append(time.time())
         refused = self.limits.check(body) if self.limits is not None else None
         if refused is not None:
             self.stats["rate_limited"] += 1

@@ -23,6 +23,17 @@ class RunningServer:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/stats", timeout=10) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
+    def arrivals(self) -> list[float]:
+        """When each request reached the server (``time.time()``), faulted ones included."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/arrivals", timeout=10) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        """Zero the counters and arrivals (a second run's calls are then counted alone)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/stats/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
     def bodies(self) -> list[dict[str, Any]]:
         """The chat request bodies the server answered, in order."""
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/log", timeout=10) as response:

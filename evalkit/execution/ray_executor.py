@@ -1,0 +1,296 @@
+"""Answer requests on a Ray cluster (``--executor ray``), with the local executor's guarantees.
+
+The driver keeps everything that must be exactly once: the plan, dedupe, the journal and cache
+lookups (inherited from ``Executor``), and the journal writes. Workers only answer. The missing keys
+go into a queue of small shards (``ShardQueue``); each worker pulls the next shard when it is free and
+streams back one answer per request, which the driver writes to the journal before it counts it. A
+worker that dies gives back the keys it had not answered; Ray restarts it (its model reloads) and the
+other workers carry on meanwhile. Results are keyed by request, never by worker, so a run resumes on
+any number of workers.
+
+Why one journal at the driver rather than per-worker journals merged by key: nothing has to be
+merged or copied back from the nodes (no shared file system is assumed), a result counts only once
+it is durable in the one file resume reads, and the stream is small next to the model's own time
+(a few hundred bytes per request).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from evalkit.backends.base import Backend
+from evalkit.backends.factory import BackendOptions
+from evalkit.errors import BackendError, EvalkitError
+from evalkit.execution.cost import CostMeter
+from evalkit.execution.executor import ExecutionStats, Executor, Outcome, ProgressHook, RetryPolicy
+from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo, limiter_owner
+from evalkit.execution.ray_cluster import alive_nodes, cluster_total, connect, failure_line
+from evalkit.execution.ray_limiter import GlobalLimiter
+from evalkit.execution.shards import ShardQueue
+from evalkit.execution.store import ResponseStore
+from evalkit.types import Request
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    model: str | None  # as the user wrote it: each worker builds its own backend from it
+    options: BackendOptions
+    address: str | None = None  # None: auto
+    replicas: int | None = None  # None: one per GPU (local models), else one per node
+    tokens_per_minute: float | None = None
+    shard_size: int | None = None  # None: 4 batches for local models, 8 requests for APIs
+    restart_wait: float = 300.0  # seconds a lost worker may take to come back before it is given up
+
+
+@dataclass
+class RayExecutionStats(ExecutionStats):
+    replicas: int = 0  # workers that loaded
+    replicas_failed: int = 0
+    replicas_unready: int = 0  # still loading (or unplaceable) when the other workers had answered everything
+    nodes: int = 0  # distinct nodes the loaded workers ran on
+    shards: int = 0
+    shards_redone: int = 0  # shards given back by a lost worker
+    rate_limited: int = 0  # 429s the global limiter was told of
+    startup_seconds: float = 0.0  # from the start of a run until its first worker was ready
+
+
+@dataclass
+class _Worker:
+    handle: Any
+    label: str
+    ready: asyncio.Task[WorkerInfo | None] | None = None
+    info: WorkerInfo | None = None  # the process now serving (a restart brings a new one)
+    retired: bool = False
+
+
+class RayExecutor(Executor):
+    def __init__(self, backend: Backend, journal: ResponseStore, cache: ResponseStore | None, settings: RaySettings,
+                 concurrency: int = 32, requests_per_minute: float | None = None,
+                 policy: RetryPolicy | None = None, meter: CostMeter | None = None) -> None:
+        # the global limiter actor adapts concurrency for the cluster (AIMD on 429s), not the base controller
+        super().__init__(backend, journal, cache, concurrency, requests_per_minute, policy, meter=meter, adaptive=False)
+        self.settings = settings
+        self.requests_per_minute = requests_per_minute
+        self.ray_stats = RayExecutionStats()  # the base class's counters plus the cluster's
+        self.stats = self.ray_stats
+        self.loaded: list[WorkerInfo] = []  # the workers that loaded (node and process of each)
+        self._failures: list[str] = []
+        self._limiter: Any = None
+        self._started = 0.0
+        self._restarts: dict[int, asyncio.Future[WorkerInfo | None]] = {}
+
+    # the base class answers from the journal and cache, then hands the rest to one of these
+    async def _run_concurrent(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome],
+                              progress: ProgressHook) -> None:
+        await self._on_cluster(work, outcomes, progress)
+
+    def _run_batched(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome],
+                     progress: ProgressHook) -> None:
+        asyncio.run(self._on_cluster(work, outcomes, progress))
+
+    async def _on_cluster(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome],
+                          progress: ProgressHook) -> None:
+        if not work:
+            return
+        self._started = time.monotonic()
+        connect(self.settings.address)
+        requests = dict(work)
+        batched = self.backend.is_batched
+        shard_size = self.settings.shard_size or (4 * int(getattr(self.settings.options, "batch_size", 16))
+                                                  if batched else 8)
+        queue = ShardQueue([key for key, _ in work], shard_size)
+        workers, limiter = self._start_workers(batched)
+        self._limiter = limiter
+        depth = 2 if batched else max(2, math.ceil(self.concurrency / (len(workers) * shard_size)) + 1)
+        feeders = [asyncio.ensure_future(self._feed(worker, queue, requests, outcomes, progress))
+                   for worker in workers for _ in range(depth)]
+        try:
+            await asyncio.gather(*feeders)
+        except BaseException:
+            for feeder in feeders:
+                feeder.cancel()
+            await asyncio.gather(*feeders, return_exceptions=True)
+            raise
+        finally:
+            await self._stop_workers(workers, limiter)
+            self.ray_stats.shards += queue.handed_out
+            self.ray_stats.shards_redone += queue.given_back
+        missing = len(work) - sum(1 for key, _ in work if key in outcomes)
+        if not self.loaded:
+            raise BackendError(f"no replica of {self.backend.name} loaded on the Ray cluster: "
+                               f"{self._failures[0] if self._failures else 'no worker started'}")
+        if missing:
+            raise BackendError(f"every Ray worker was lost with {missing} requests unanswered; the journal "
+                               "keeps the rest: run the same command again to resume")
+
+    # --- workers ----------------------------------------------------------------------------------
+    def _start_workers(self, batched: bool) -> tuple[list[_Worker], Any]:
+        import ray
+
+        settings = self.settings
+        gpus = cluster_total("GPU")
+        nodes = max(1, len(alive_nodes()))
+        count = settings.replicas or (int(gpus) if batched and gpus >= 1 else nodes)
+        common: dict[str, Any] = {"max_restarts": 2, "max_task_retries": 0}
+        node_ids = [node["NodeID"] for node in alive_nodes()]
+
+        def placed(i: int) -> dict[str, Any]:
+            """Worker i prefers node i mod N (soft: Ray places it elsewhere when that node lacks the resources)."""
+            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+            return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_ids[i % len(node_ids)], soft=True)
+                    if node_ids else "SPREAD"}
+
+        limiter = None
+        if batched:
+            if gpus >= 1:
+                resources: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1}
+            else:  # CPU-only: the cores are shared out, and torch uses as many threads as a replica holds
+                largest = max((int(n.get("Resources", {}).get("CPU", 0)) for n in alive_nodes()), default=1)
+                resources = {"num_cpus": max(1, min(largest, int(cluster_total("CPU")) // count))}
+            actor: Any = ray.remote(ReplicaWorker)
+            handles = [actor.options(**common, **resources, **placed(i)).remote(settings.model, settings.options)
+                       for i in range(count)]
+        else:
+            name = f"evalkit-limiter-{uuid.uuid4().hex[:12]}"
+            limiter = ray.remote(GlobalLimiter).options(name=name, num_cpus=0, max_concurrency=10_000).remote(
+                self.requests_per_minute, settings.tokens_per_minute, self.concurrency)
+            actor = ray.remote(ApiWorker)
+            handles = [actor.options(**common, **placed(i), num_cpus=0, max_concurrency=10_000).remote(
+                settings.model, settings.options, name, self.policy) for i in range(count)]
+        workers = [_Worker(handle, f"replica {i + 1} of {count}") for i, handle in enumerate(handles)]
+        for worker in workers:
+            worker.ready = asyncio.ensure_future(self._check_ready(worker, report=True))
+        return workers, limiter
+
+    async def _check_ready(self, worker: _Worker, report: bool) -> WorkerInfo | None:
+        """Wait for a worker to load; report one line and give it up when it cannot."""
+        import ray
+
+        try:
+            info: WorkerInfo = await asyncio.wait_for(self._ready(worker), self.settings.restart_wait)
+        except (ray.exceptions.RayError, asyncio.TimeoutError) as exc:
+            reason = (f"did not start within {self.settings.restart_wait:g}s (not enough free resources?)"
+                      if isinstance(exc, asyncio.TimeoutError) else failure_line(exc))
+            self._give_up(worker, reason, report)
+            return None
+        if info.identity != self.backend.identity:
+            self._give_up(worker, f"loaded another model on node {info.node_ip} ({info.identity}, the driver "
+                                  f"has {self.backend.identity}): are the files the same on every node?", report)
+            return None
+        worker.info = info
+        if report and not self.loaded:
+            self.ray_stats.startup_seconds += time.monotonic() - self._started
+        if report:
+            self.loaded.append(info)
+            self.ray_stats.replicas = len(self.loaded)
+            self.ray_stats.nodes = len({i.node_id for i in self.loaded})
+        return info
+
+    @staticmethod
+    async def _ready(worker: _Worker) -> WorkerInfo:
+        """The worker's report once it has loaded; a worker that is restarting is asked again."""
+        import ray
+
+        while True:
+            try:
+                return await worker.handle.ready.remote()  # type: ignore[no-any-return]
+            except ray.exceptions.ActorUnavailableError:
+                await asyncio.sleep(0.5)
+
+    def _give_up(self, worker: _Worker, reason: str, report: bool) -> None:
+        import ray
+
+        if not worker.retired:
+            worker.retired = True
+            ray.kill(worker.handle, no_restart=True)
+            line = f"warning: {self.backend.name} {worker.label} {'failed to load' if report else 'was lost'}: {reason}"
+            self._failures.append(f"{worker.label}: {reason}")
+            self.ray_stats.replicas_failed += 1
+            print(line, file=sys.stderr)
+
+    async def _stop_workers(self, workers: list[_Worker], limiter: Any) -> None:
+        import ray
+
+        if limiter is not None:
+            with contextlib.suppress(ray.exceptions.RayError):
+                self.ray_stats.rate_limited += int((await limiter.snapshot.remote())["rate_limited"])
+            ray.kill(limiter)
+        for worker in workers:
+            for pending in self._restarts.values():
+                pending.cancel()
+            if worker.ready is not None and not worker.ready.done():  # the work ran out before it was ready
+                worker.ready.cancel()
+                self.ray_stats.replicas_unready += 1
+                print(f"note: {self.backend.name} {worker.label} was not ready when the work ran out "
+                      "(still loading, or no free resources for it)", file=sys.stderr)
+            ray.kill(worker.handle, no_restart=True)
+
+    # --- the pull loop ----------------------------------------------------------------------------
+    async def _feed(self, worker: _Worker, queue: ShardQueue, requests: dict[str, Request],
+                    outcomes: dict[str, Outcome], progress: ProgressHook) -> None:
+        """Pull shards for one worker until the queue is empty or the worker is given up."""
+        import ray
+
+        assert worker.ready is not None
+        drained = asyncio.ensure_future(queue.drained())  # others may finish the work while this one loads
+        await asyncio.wait({worker.ready, drained}, return_when=asyncio.FIRST_COMPLETED)
+        drained.cancel()
+        if not worker.ready.done() or worker.ready.result() is None:
+            return
+        while not worker.retired:
+            shard = await queue.take()
+            if shard is None:
+                return
+            unanswered = dict.fromkeys(shard)
+            try:
+                async for ref in worker.handle.answer.remote(shard, [requests[key] for key in shard]):
+                    answer: Answer = await ref
+                    if answer.key in unanswered:
+                        del unanswered[answer.key]
+                        await self._accept(answer, requests, outcomes, progress)
+            except ray.exceptions.RayTaskError as exc:  # the backend itself raised: stop, as the local executor does
+                cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else None
+                raise (cause if isinstance(cause, EvalkitError) else exc) from None
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
+                    ray.exceptions.ObjectLostError):
+                await queue.give_back(list(unanswered))
+                if self._limiter is not None and worker.info is not None:  # free the slots the dead process held
+                    self._limiter.forget.remote(limiter_owner(worker.info.node_id, worker.info.pid))
+                if worker.retired:
+                    return
+                restarted = self._restarts.setdefault(id(worker), asyncio.ensure_future(
+                    self._check_ready(worker, report=False)))
+                drained = asyncio.ensure_future(queue.drained())  # the others may finish the work meanwhile
+                waiting: set[asyncio.Future[Any]] = {restarted, drained}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                drained.cancel()
+                if not restarted.done() or restarted.result() is None:
+                    return
+                self._restarts.pop(id(worker), None)
+                continue
+            await queue.finish()
+
+    async def _accept(self, answer: Answer, requests: dict[str, Request], outcomes: dict[str, Outcome],
+                      progress: ProgressHook) -> None:
+        """Journal (and cache) a streamed answer with its cost, then count it."""
+        self.stats.model_calls += answer.attempts
+        self.stats.retries += answer.attempts - 1
+        if answer.result is not None:
+            usage = answer.result.usage
+            cost = self.meter.cost(usage)
+            self._persist(answer.key, answer.result, cost)  # journaled before it is charged
+            await self.meter.settle(requests[answer.key], None, usage)
+            outcomes[answer.key] = Outcome(result=answer.result, cost_usd=cost)
+            progress(1, usage.prompt_tokens + usage.completion_tokens, 0)
+        else:
+            self.stats.errors += 1
+            outcomes[answer.key] = Outcome(result=None, error=answer.error)
+            progress(1, 0, 1)
