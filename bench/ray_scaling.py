@@ -3,7 +3,7 @@
 
     python bench/ray_scaling.py --data-dir ../shared/data
 
-1. MBPP's 500 reference solutions through the sandbox: local (1 worker) vs the cluster on 1 and 2 nodes.
+1. MBPP's reference solutions (499: Mbpp/123 alone takes seconds) through the sandbox: local (1 worker) vs the cluster on 1 and 2 nodes.
 2. A tiny random hf model (evalkit/testing/tiny_model.py) on 2,000 log-likelihood requests: local (1 torch
    thread) vs 1 and 2 replicas; "answering" excludes the replicas' start-up (actor + model load).
 3. The fake OpenAI server through the global limiter: 1,000 requests at --rpm 3000 across 2 workers; the

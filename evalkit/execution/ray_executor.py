@@ -269,7 +269,8 @@ class RayExecutor(Executor):
                 restarted = self._restarts.setdefault(id(worker), asyncio.ensure_future(
                     self._check_ready(worker, report=False)))
                 drained = asyncio.ensure_future(queue.drained())  # the others may finish the work meanwhile
-                await asyncio.wait({restarted, drained}, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {restarted, drained}
+                await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
                 drained.cancel()
                 if not restarted.done() or restarted.result() is None:
                     return
