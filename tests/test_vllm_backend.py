@@ -29,7 +29,13 @@ from evalkit.backends.hf import HFBackend  # noqa: E402
 from evalkit.backends.vllm import VLLMBackend  # noqa: E402
 from evalkit.errors import ConfigError  # noqa: E402
 from evalkit.tasks import load_task  # noqa: E402
-from evalkit.types import GenerateRequest, GenerateResult, LoglikelihoodResult, Request  # noqa: E402
+from evalkit.types import (  # noqa: E402
+    GenerateRequest,
+    GenerateResult,
+    LoglikelihoodRequest,
+    LoglikelihoodResult,
+    Request,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -78,6 +84,19 @@ def test_arc_logliks_agree_with_the_hf_backend(engine: VLLMBackend, hf: HFBacken
         assert got.logprob == pytest.approx(want.logprob, abs=1e-3)
         if abs(got.logprob - want.logprob) < 1e-4:
             assert got.is_greedy == want.is_greedy
+
+
+def test_over_long_loglik_keeps_its_end(engine: VLLMBackend, hf: HFBackend) -> None:
+    """Past --max-model-len the sequence loses its start, as lm-evaluation-harness; the score equals
+    the hf model's on the same window."""
+    request = LoglikelihoodRequest(" ".join(["Plants need light and water."] * 400), " Paris")
+    (_, got), = engine.call_batch([request])
+    context_ids, continuation_ids = hf.encode_pair(request.context, request.continuation)
+    window = (context_ids + continuation_ids)[-(2048 - 1):]  # room for the one token the engine decodes
+    assert len(context_ids) > 2048
+    ((want, _),) = hf.loaded.score_continuations([window[:-1]], [continuation_ids])
+    assert isinstance(got, LoglikelihoodResult) and got.n_tokens == len(continuation_ids)
+    assert got.logprob == pytest.approx(want, abs=1e-3)
 
 
 def test_gsm8k_greedy_generation_matches_hf(engine: VLLMBackend, hf: HFBackend, data_dir: Path) -> None:

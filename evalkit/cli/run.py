@@ -121,6 +121,9 @@ def run_command(
         typer.echo(interrupted_line(), err=True)
         raise typer.Exit(130) from None
     print_results(summary.results, title=f"Results — {summary.out}", cost=summary.cost)
+    for model_name in summary.cost.get("unpriced", []):
+        typer.echo(f"note: no price for {model_name!r} in the price list: its cost is reported in tokens only "
+                   "(add one with --pricing FILE)", err=True)
     if summary.n_errors:
         typer.echo(f"{summary.n_errors} of {summary.n_samples} samples errored (see samples.jsonl)", err=True)
     if summary.exceeded_error_rate:

@@ -3,7 +3,6 @@ pre-start estimate, and the manifest's ``cost`` section (per model, per benchmar
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,7 +23,7 @@ class CostLedger:
         self.roles: dict[str, str] = {}  # backend name → "model" | "judge"
         self.billed: set[str] = set()  # backends with a per-token price (known or not); local ones have none
         self.benchmarks: dict[str, Spend] = {}
-        self._noted: set[str] = set()
+        self.unpriced: list[str] = []  # billed models the price list lacks: reported in tokens only
 
     def meter_for(self, backend: Backend, role: str = "model") -> CostMeter:
         """The backend's meter (one per model for the whole run); says once when it has no price."""
@@ -35,10 +34,7 @@ class CostLedger:
                 if self.budget.max_cost is not None:
                     raise ConfigError(f"--max-cost needs a price for {backend.billing_model!r}, which the price list "
                                       "lacks: add it with --pricing FILE (see docs/cost.md)")
-                if backend.name not in self._noted:
-                    self._noted.add(backend.name)
-                    print(f"note: no price for {backend.billing_model!r} in the price list: reporting its tokens only "
-                          "(add one with --pricing FILE)", file=sys.stderr)
+                self.unpriced.append(backend.billing_model)  # said once, with the results (cli/run.py)
             meter = self.meters[backend.name] = CostMeter(price, self.budget, batch=self.batch)
             self.roles[backend.name] = role
             if backend.billing_model is not None:
@@ -93,6 +89,7 @@ class CostLedger:
         return {
             "currency": "USD", "prices_from": list(self.prices.sources), "batch": self.batch,
             "billed": sorted(self.billed),  # backends charged per token (local models are not)
+            "unpriced": list(self.unpriced),
             # this invocation's calls; "budget.spent_usd" adds what earlier ones on the same run directory paid
             "total_usd": None if not known or any(c is None for c in known) else round(sum(c or 0.0 for c in known), 6),
             "models": section("model"), "judges": section("judge"),
