@@ -183,10 +183,13 @@ def test_gpqa_by_log_likelihood(tmp_path, data_dir):
 
 def test_mmlu_pro_unparsed_replies_get_tiger_labs_guess(tmp_path, data_dir):
     """No letter at all: TIGER-AI-Lab reseeds random with 12345 and draws randint(0, n_options - 1)."""
-    items = mmlu_pro_items(data_dir)[:300]
+    every = mmlu_pro_items(data_dir)
     # (not "I am not sure.": upstream's last pattern reads that "I" as option I, and so does evalkit)
-    rows = [{"id": i, "output": "no idea, sorry."} for i, *_ in items]
-    results, samples = _run(tmp_path, data_dir, rows, "mmlu_pro", "--limit", "300")
+    rows = [{"id": i, "output": "no idea, sorry."} for i, *_ in every]
+    results, samples = _run(tmp_path, data_dir, rows, "mmlu_pro", "--limit", "300")  # spread over categories
+    chosen = {s["id"] for s in samples}
+    items = [item for item in every if item[0] in chosen]
+    assert len(items) == 300
 
     def guess(n: int) -> int:
         random.seed(12345)
