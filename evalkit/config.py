@@ -179,11 +179,9 @@ class RunConfig:
             if given:
                 raise ConfigError(f"{', '.join(given)} only apply with --executor ray")
             return
-        unsupported = [flag for flag, on in (("--max-cost", self.max_cost is not None),
-                                             ("--max-tokens-total", self.max_tokens_total is not None),
-                                             ("--batch", self.batch)) if on]
-        if unsupported:  # budgets are enforced before each call by the local executor only
-            raise ConfigError(f"{', '.join(unsupported)} cannot be used with --executor ray yet (docs/distributed.md)")
+        if self.batch:  # one provider batch job per chunk: the provider runs it, a cluster would only wait for it
+            raise ConfigError("--batch hands the requests to the provider's batch API, which a Ray cluster cannot "
+                              "speed up: drop --executor ray (docs/distributed.md)")
         if self.replicas is not None and self.replicas < 1:
             raise ConfigError(f"--replicas must be at least 1, got {self.replicas}")
         if self.tokens_per_minute is not None and self.tokens_per_minute <= 0:

@@ -3,7 +3,8 @@
 Each node has one CPU and its own custom resource (node0, node1). Tiny hf replicas must give the local
 executor's results; the fake OpenAI server sees the global limiter's requests/min hold across both
 workers; HumanEval's canonical solutions pass through the sandbox on both nodes; a worker killed with
-SIGKILL mid-run loses nothing; a driver killed mid-run resumes on another replica count repeating no call.
+SIGKILL mid-run, or the whole second node, loses nothing; a driver killed mid-run resumes on another replica
+count repeating no call. Stopping the cluster leaves no Ray process and no temporary directory behind.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from evalkit.errors import BackendError  # noqa: E402
 from evalkit.execution.ray_executor import RayExecutor, RaySettings  # noqa: E402
 from evalkit.execution.store import ResponseStore  # noqa: E402
 from evalkit.runner import run  # noqa: E402
-from evalkit.testing.ray_cluster import LocalCluster, busiest_window  # noqa: E402
+from evalkit.testing.ray_cluster import LocalCluster, busiest_window, processes_naming  # noqa: E402
 from evalkit.testing.tiny_model import build_tiny_model  # noqa: E402
 from evalkit.types import GenerateRequest, LoglikelihoodRequest  # noqa: E402
 
@@ -55,6 +56,8 @@ def cluster():
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+    assert not processes_naming(nodes.temp_dir), "a Ray process of the test cluster outlived stop()"
+    assert not Path(nodes.temp_dir).exists()
 
 
 @pytest.fixture(scope="module")
@@ -177,6 +180,40 @@ def test_worker_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
     assert server.stats()["completed"] >= 200  # the lost worker's in-flight calls were asked again
 
 
+def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
+    """SIGKILL of the second node (its raylet and every worker on it) while a worker there has a shard out."""
+    import ray
+
+    server = fake_server("--latency", "0.2")
+    options = BackendOptions(base_url=server.base_url)
+    journal = ResponseStore(tmp_path / "j.sqlite")
+    placement = ({"node0": 0.01}, {"node1": 0.01})  # one worker on each node; the second cannot come back
+    executor = RayExecutor(OpenAIBackend("fake", base_url=server.base_url), journal, None,
+                           RaySettings("openai:fake", options, cluster.address, replicas=2, restart_wait=60,
+                                       worker_resources=placement, shard_timeout=15), concurrency=8)
+    counted: list[int] = []
+    killed: list[str] = []
+
+    def progress(n: int, tokens: int, errors: int) -> None:
+        counted.append(n)
+        if sum(counted) < 40 or killed:
+            return
+        second = {node["NodeID"] for node in ray.nodes() if node["Alive"] and "node1" in node["Resources"]}
+        if any(worker.node_id in second for worker in executor.loaded):  # work is placed there: take it down
+            killed.extend(second)
+            cluster.kill_node(1)
+
+    try:
+        outcomes = _execute(executor, _chat(200), progress)
+        assert killed, f"no worker ran on the second node: {executor.loaded}"
+        assert all(o.result is not None for o in outcomes)
+        assert sum(counted) == 200 and len(journal) == 200  # each request counted and journaled once
+        assert executor.stats.shards_redone >= 1  # the lost node's shards were handed to the other worker
+    finally:
+        if killed:
+            cluster.restart_node(1)  # the other tests expect two nodes
+
+
 def _journal_rows(path: Path) -> int:
     try:
         with sqlite3.connect(path, timeout=5) as db:
@@ -210,6 +247,41 @@ def test_resume_after_killing_the_driver_on_another_replica_count(cluster, tmp_p
     assert server.stats()["requests"] == 120 - done  # nothing journaled was asked again
     results = json.loads((out / "results.json").read_text())["benchmarks"]["gsm8k"]
     assert results["n"] == 120 and results["n_errors"] == 0 and results["metrics"]["exact_match_strict"]["value"] == 1.0
+
+
+def test_max_cost_on_the_cluster_stops_within_one_request_and_resumes(cluster, tmp_path, fake_server, data_dir):
+    """--max-cost under --executor ray: same refusal, stop (exit 3) and resume as a local run; the spend is
+    checked against the server's own request log priced by hand, never against evalkit's numbers."""
+    from test_cost import PRICES, _expected, _price_file
+
+    prices = _price_file(tmp_path, **{"acme-1": PRICES})
+    server = fake_server("--latency", "0.05")
+    out, n = tmp_path / "run", 60
+    args = [sys.executable, "-m", "evalkit", "run", "--model", "openai:acme-1", "--base-url", server.base_url,
+            "--benchmark", "gsm8k", "--limit", str(n), "--data-dir", str(data_dir), "--out", str(out), "--no-cache",
+            "-q", "--pricing", str(prices), "--concurrency", "8", "--executor", "ray", "--ray-address", cluster.address,
+            "--replicas", "2"]
+    env = {**os.environ, **cluster.client_env}
+    per_request = 60 * PRICES["output"] / 1e6  # a generous upper bound of one gsm8k request's cost
+    budget = 0.002
+    stopped = subprocess.run([*args, "--max-cost", str(budget), "--force"], env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert stopped.returncode == 3, stopped.stderr
+    assert "budget reached" in stopped.stderr and "resume" in stopped.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "budget_reached"
+    spent, answered = manifest["cost"]["budget"]["spent_usd"], server.stats()["completed"]
+    assert 0 < answered < n
+    assert spent == pytest.approx(sum(_expected(server.bodies())), abs=1e-9)  # every answered call is charged
+    assert spent <= budget + 1e-12 and budget - spent < max(max(_expected(server.bodies())), per_request)
+
+    resumed = subprocess.run([*args, "--max-cost", "1", "--force"], env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert server.stats()["completed"] == n  # nothing asked twice
+    final = json.loads((out / "manifest.json").read_text())
+    assert final["status"] == "complete"
+    assert final["cost"]["budget"]["spent_usd"] == pytest.approx(sum(_expected(server.bodies())), abs=1e-9)
 
 
 def test_humaneval_canonical_solutions_in_the_sandbox_on_both_nodes(cluster, tmp_path, data_dir):

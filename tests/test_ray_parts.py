@@ -97,7 +97,7 @@ def test_limiter_tokens_per_minute_and_forgotten_slots():
     (["--executor", "dask"], "--executor must be local or ray"),
     (["--executor", "ray", "--replicas", "0"], "--replicas must be at least 1"),
     (["--executor", "ray", "--tpm", "-5"], "--tpm must be positive"),
-    (["--executor", "ray", "--max-cost", "1"], "--max-cost cannot be used with --executor ray yet"),
+    (["--executor", "ray", "--batch"], "a Ray cluster cannot speed up: drop --executor ray"),
 ])
 def test_bad_executor_flags_are_one_line_and_exit_2(args, message):
     proc = run_cli("run", "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "--benchmark", "gsm8k", *args)

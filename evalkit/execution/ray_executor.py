@@ -28,14 +28,14 @@ from typing import Any
 from evalkit.backends.base import Backend
 from evalkit.backends.factory import BackendOptions
 from evalkit.errors import BackendError, EvalkitError
-from evalkit.execution.cost import CostMeter
-from evalkit.execution.executor import ExecutionStats, Executor, Outcome, ProgressHook, RetryPolicy
+from evalkit.execution.cost import CostMeter, Reservation
+from evalkit.execution.executor import NOT_SENT, ExecutionStats, Executor, Outcome, ProgressHook, RetryPolicy
 from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo, limiter_owner
 from evalkit.execution.ray_cluster import alive_nodes, cluster_total, connect, failure_line
 from evalkit.execution.ray_limiter import GlobalLimiter
 from evalkit.execution.shards import ShardQueue
 from evalkit.execution.store import ResponseStore
-from evalkit.types import Request
+from evalkit.types import Request, Usage
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ class RaySettings:
     tokens_per_minute: float | None = None
     shard_size: int | None = None  # None: 4 batches for local models, 8 requests for APIs
     restart_wait: float = 300.0  # seconds a lost worker may take to come back before it is given up
+    # custom resources worker i must have (cycled; e.g. ({"node0": 0.01}, {"node1": 0.01})): a hard placement
+    # in place of the default soft preference for node i mod N
+    worker_resources: tuple[dict[str, float], ...] = ()
+    # seconds a shard may go without streaming an answer before its worker counts as hung: the worker is
+    # killed (Ray restarts it) and the shard's unanswered keys go to the next free worker. None: 600 s for
+    # API workers (each call times out on its own well before), no limit for local models (a batch of long
+    # generations on a slow device has no safe bound)
+    shard_timeout: float | None = None
 
 
 @dataclass
@@ -57,6 +65,7 @@ class RayExecutionStats(ExecutionStats):
     nodes: int = 0  # distinct nodes the loaded workers ran on
     shards: int = 0
     shards_redone: int = 0  # shards given back by a lost worker
+    shards_stalled: int = 0  # shards whose worker streamed nothing for --shard-timeout (it was restarted)
     rate_limited: int = 0  # 429s the global limiter was told of
     startup_seconds: float = 0.0  # from the start of a run until its first worker was ready
 
@@ -85,6 +94,8 @@ class RayExecutor(Executor):
         self._limiter: Any = None
         self._started = 0.0
         self._restarts: dict[int, asyncio.Future[WorkerInfo | None]] = {}
+        self._held: dict[str, Reservation] = {}  # budget reservations of the requests out with a worker
+        self._settled = asyncio.Condition()  # notified whenever a reservation ends
 
     # the base class answers from the journal and cache, then hands the rest to one of these
     async def _run_concurrent(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome],
@@ -103,8 +114,10 @@ class RayExecutor(Executor):
         connect(self.settings.address)
         requests = dict(work)
         batched = self.backend.is_batched
-        shard_size = self.settings.shard_size or (4 * int(getattr(self.settings.options, "batch_size", 16))
-                                                  if batched else 8)
+        # under a budget every request is reserved before it is handed out, one at a time as locally (a
+        # shard's first request may have to settle before the next fits, so it cannot wait in a shard)
+        shard_size = 1 if self.meter.budget.limited else self.settings.shard_size or (
+            4 * int(getattr(self.settings.options, "batch_size", 16)) if batched else 8)
         queue = ShardQueue([key for key, _ in work], shard_size)
         workers, limiter = self._start_workers(batched)
         self._limiter = limiter
@@ -133,6 +146,7 @@ class RayExecutor(Executor):
     # --- workers ----------------------------------------------------------------------------------
     def _start_workers(self, batched: bool) -> tuple[list[_Worker], Any]:
         import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         settings = self.settings
         gpus = cluster_total("GPU")
@@ -142,9 +156,10 @@ class RayExecutor(Executor):
         node_ids = [node["NodeID"] for node in alive_nodes()]
 
         def placed(i: int) -> dict[str, Any]:
-            """Worker i prefers node i mod N (soft: Ray places it elsewhere when that node lacks the resources)."""
-            from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
+            """Worker i prefers node i mod N (soft: Ray places it elsewhere when that node lacks the resources),
+            or needs the custom resources the settings give it."""
+            if settings.worker_resources:
+                return {"resources": settings.worker_resources[i % len(settings.worker_resources)]}
             return {"scheduling_strategy": NodeAffinitySchedulingStrategy(node_ids[i % len(node_ids)], soft=True)
                     if node_ids else "SPREAD"}
 
@@ -160,7 +175,11 @@ class RayExecutor(Executor):
                        for i in range(count)]
         else:
             name = f"evalkit-limiter-{uuid.uuid4().hex[:12]}"
-            limiter = ray.remote(GlobalLimiter).options(name=name, num_cpus=0, max_concurrency=10_000).remote(
+            # on the driver's node (a hard placement: that node is alive while the run is), so that losing
+            # another node cannot take the cluster's one limiter with it
+            here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+            limiter = ray.remote(GlobalLimiter).options(name=name, num_cpus=0, max_concurrency=10_000,
+                                                        scheduling_strategy=here).remote(
                 self.requests_per_minute, settings.tokens_per_minute, self.concurrency)
             actor = ray.remote(ApiWorker)
             handles = [actor.options(**common, **placed(i), num_cpus=0, max_concurrency=10_000).remote(
@@ -240,24 +259,38 @@ class RayExecutor(Executor):
         import ray
 
         assert worker.ready is not None
+        deadline = self.settings.shard_timeout or (None if self.backend.is_batched else 600.0)
         if await _unless_drained(worker.ready, queue) is None:  # others may finish the work while this one loads
             return
         while not worker.retired:
             shard = await queue.take()
             if shard is None:
                 return
+            shard = await self._reserve(shard, requests, outcomes)
+            if not shard:  # the budget is reached: these requests are not sent
+                await queue.finish()
+                continue
             unanswered = dict.fromkeys(shard)
             try:
-                async for ref in worker.handle.answer.remote(shard, [requests[key] for key in shard]):
-                    answer: Answer = await ref
+                stream = worker.handle.answer.remote(shard, [requests[key] for key in shard])
+                while (ref := await _next_within(stream, deadline)) is not None:
+                    answer: Answer = await _within(ref, deadline)
                     if answer.key in unanswered:
                         del unanswered[answer.key]
                         await self._accept(answer, requests, outcomes, progress)
-            except ray.exceptions.RayTaskError as exc:  # the backend itself raised: stop, as the local executor does
-                cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else None
-                raise (cause if isinstance(cause, EvalkitError) else exc) from None
-            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError,
-                    ray.exceptions.ObjectLostError):
+            except (ray.exceptions.RayActorError, ray.exceptions.WorkerCrashedError, ray.exceptions.ObjectLostError,
+                    ray.exceptions.RayTaskError, asyncio.TimeoutError) as exc:
+                if isinstance(exc, ray.exceptions.RayTaskError) and not _lost_in_cluster(exc):
+                    cause = exc.cause if isinstance(getattr(exc, "cause", None), BaseException) else None
+                    raise (cause if isinstance(cause, EvalkitError) else exc) from None  # the backend raised: stop
+                if isinstance(exc, asyncio.TimeoutError):  # hung, not dead: end it, so that Ray restarts it
+                    self.ray_stats.shards_stalled += 1
+                    print(f"note: {self.backend.name} {worker.label} streamed nothing for {deadline:g}s: "
+                          "restarting it; its shard goes to the next free worker", file=sys.stderr)
+                    with contextlib.suppress(ray.exceptions.RayError):
+                        ray.kill(worker.handle, no_restart=False)
+                for key in unanswered:  # their reservations end with this worker; taken again, they reserve again
+                    await self._settle(requests[key], key, None)
                 await queue.give_back(list(unanswered))
                 if self._limiter is not None and worker.info is not None:  # free the slots the dead process held
                     self._limiter.forget.remote(limiter_owner(worker.info.node_id, worker.info.pid))
@@ -271,22 +304,81 @@ class RayExecutor(Executor):
                 continue
             await queue.finish()
 
+    async def _reserve(self, shard: list[str], requests: dict[str, Request], outcomes: dict[str, Outcome]
+                       ) -> list[str]:
+        """The keys of the shard the run's budget has room for, each reserved as the local executor reserves a
+        call (waiting while calls in flight may settle); the others are answered "not sent"."""
+        if not self.meter.budget.limited:
+            return shard
+        kept = []
+        for key in shard:
+            async with self._settled:  # until a call has cost something, one probes alone (CostMeter._estimate):
+                while not self.meter.spend.requests and self._held:  # estimate only once it has settled
+                    await self._settled.wait()
+            held = await self.meter.reserve(requests[key])
+            if held is None:
+                outcomes[key] = Outcome(result=None, error=NOT_SENT)
+            else:
+                self._held[key] = held
+                kept.append(key)
+        return kept
+
+    async def _settle(self, request: Request, key: str, usage: Usage | None) -> None:
+        """Charge a call (``usage`` None: it cost nothing) against what it reserved."""
+        await self.meter.settle(request, self._held.pop(key, None), usage)
+        async with self._settled:
+            self._settled.notify_all()
+
     async def _accept(self, answer: Answer, requests: dict[str, Request], outcomes: dict[str, Outcome],
                       progress: ProgressHook) -> None:
-        """Journal (and cache) a streamed answer with its cost, then count it."""
+        """Journal (and cache) a streamed answer with its cost, then count it (the first answer of a key
+        wins: a shard redone elsewhere may still be answered by the worker that was thought lost)."""
+        if answer.key in outcomes:
+            return
         self.stats.model_calls += answer.attempts
         self.stats.retries += answer.attempts - 1
         if answer.result is not None:
             usage = answer.result.usage
             cost = self.meter.cost(usage)
             self._persist(answer.key, answer.result, cost)  # journaled before it is charged
-            await self.meter.settle(requests[answer.key], None, usage)
+            await self._settle(requests[answer.key], answer.key, usage)
             outcomes[answer.key] = Outcome(result=answer.result, cost_usd=cost)
             progress(1, usage.prompt_tokens + usage.completion_tokens, 0)
         else:
+            await self._settle(requests[answer.key], answer.key, None)
             self.stats.errors += 1
             outcomes[answer.key] = Outcome(result=None, error=answer.error)
             progress(1, 0, 1)
+
+
+async def _next_within(stream: Any, seconds: float | None) -> Any:
+    """The next object ref of a worker's answer stream, None at its end; TimeoutError after ``seconds``."""
+    try:
+        return await _within(stream.__anext__(), seconds)
+    except StopAsyncIteration:
+        return None
+
+
+async def _within(awaitable: Any, seconds: float | None) -> Any:
+    """``awaitable``'s result, or TimeoutError after ``seconds``. Unlike ``asyncio.wait_for`` it does not wait
+    for the abandoned awaitable to acknowledge its cancellation: a Ray call to a hung or unreachable worker
+    may never do so."""
+    job = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({job}, timeout=seconds)
+    if not done:
+        job.cancel()
+        job.add_done_callback(lambda finished: finished.cancelled() or finished.exception())  # nobody awaits it
+        raise asyncio.TimeoutError
+    return job.result()
+
+
+def _lost_in_cluster(exc: BaseException) -> bool:
+    """A worker's task failed because the cluster failed it (its node or the limiter's went away: a Ray
+    system error inside the worker), not because the backend raised: its shard is redone elsewhere."""
+    import ray
+
+    cause = getattr(exc, "cause", None)
+    return isinstance(cause, ray.exceptions.RayError) and not isinstance(cause, ray.exceptions.RayTaskError)
 
 
 async def _unless_drained(job: asyncio.Future[WorkerInfo | None], queue: ShardQueue) -> WorkerInfo | None:
