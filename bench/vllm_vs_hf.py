@@ -40,10 +40,46 @@ def timed(backend: Any, requests: list[Any]) -> tuple[dict[int, Any], float]:
     return results, time.perf_counter() - started
 
 
+def compare_logliks(task: Any, requests: list[Any], runs: dict[str, tuple[dict[int, Any], float]]) -> dict[str, Any]:
+    """Speed and agreement of the two backends' log-likelihoods on one task's requests."""
+    from evalkit.types import LoglikelihoodResult
+
+    (hf, hf_s), (vl, vl_s) = runs["hf"], runs["vllm"]
+    diffs = [abs(hf[i].logprob - vl[i].logprob) for i in range(len(requests)) if isinstance(vl[i], LoglikelihoodResult)]
+    per_sample, start = [], 0
+    for sample in task.samples:
+        n = len(task.kind.requests(sample, "loglikelihood"))
+        per_sample.append(range(start, start + n))
+        start += n
+    scored = {name: task.kind.score(task.samples, [[results[i] for i in rows] for rows in per_sample],
+                                    "loglikelihood") for name, (results, _) in runs.items()}
+    differing = []
+    for k, rows in enumerate(per_sample):
+        for metric in ("acc", "acc_norm"):
+            if scored["hf"][k].scores.get(metric) != scored["vllm"][k].scores.get(metric):
+                hf_ll = sorted((hf[i].logprob for i in rows), reverse=True)
+                differing.append({"id": task.samples[k].id, "metric": metric, "top_two_gap": round(hf_ll[0] - hf_ll[1], 6)})
+    metrics = [m for m in ("acc", "acc_norm") if m in scored["hf"][0].scores]
+    return {
+        "items": len(task.samples), "requests": len(requests),
+        "prompt_tokens": sum(r.usage.prompt_tokens for r in hf.values()),
+        "wall_s": {"hf": round(hf_s, 1), "vllm": round(vl_s, 1)},
+        "requests_per_s": {"hf": round(len(requests) / hf_s, 1), "vllm": round(len(requests) / vl_s, 1)},
+        "vllm_over_hf_speed": round(hf_s / vl_s, 2),
+        "max_abs_loglik_diff": max(diffs) if diffs else None, "errors": len(requests) - len(diffs),
+        "within_1e-3": sum(d <= TIE for d in diffs),
+        **{metric: {name: sum(s.scores[metric] or 0 for s in scored[name]) / len(task.samples) for name in scored}
+           for metric in metrics},
+        "differing_items": differing,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--gsm8k", type=int, default=100, help="GSM8K items (8-shot CoT generation); 0 skips")
     parser.add_argument("--arc", type=int, default=300, help="ARC-Challenge items (log-likelihood); 0 skips")
+    parser.add_argument("--mmlu", type=int, default=0, help="MMLU 5-shot items (log-likelihood, long shared "
+                        "contexts); 0 skips")
     parser.add_argument("--max-tokens", type=int, default=None, help="cap each generation (default: the spec's)")
     parser.add_argument("--dtype", default="float32", help="the same for both backends")
     parser.add_argument("--batch-size", type=int, default=16, help="hf backend batch size")
@@ -55,16 +91,19 @@ def main() -> None:
     from evalkit.backends.gguf_to_hf import converted_dir
     from evalkit.backends.hf import embedded_gguf
     from evalkit.tasks import load_task
-    from evalkit.types import GenerateResult, LoglikelihoodResult
+    from evalkit.types import GenerateRequest, GenerateResult
 
     model_dir = converted_dir(embedded_gguf())
     gsm8k = load_task("gsm8k_cot", DATA, limit=args.gsm8k) if args.gsm8k else None
-    arc = load_task("arc_challenge", DATA, limit=args.arc) if args.arc else None
-    gen_requests = [r for s in gsm8k.samples for r in gsm8k.kind.requests(s, "generate")] if gsm8k else []
+    gen_requests = [r for s in gsm8k.samples for r in gsm8k.kind.requests(s, "generate")
+                    if isinstance(r, GenerateRequest)] if gsm8k else []
     if args.max_tokens:
         gen_requests = [dataclasses.replace(r, max_tokens=args.max_tokens) for r in gen_requests]
-    ll_requests = [r for s in arc.samples for r in arc.kind.requests(s, "loglikelihood")] if arc else []
-    warm = gen_requests[:2] + ll_requests[:8]
+    ll_tasks = {name: load_task(name, DATA, limit=n) for name, n in (("arc_challenge", args.arc), ("mmlu", args.mmlu))
+                if n}
+    ll_requests = {name: [r for s in task.samples for r in task.kind.requests(s, "loglikelihood")]
+                   for name, task in ll_tasks.items()}
+    warm = gen_requests[:2] + [r for requests in ll_requests.values() for r in requests[:8]]
 
     runs: dict[str, dict[str, Any]] = {}
     for name in ("hf", "vllm"):
@@ -74,14 +113,15 @@ def main() -> None:
         if name == "vllm":
             backend.replica.start()  # type: ignore[attr-defined]
         load = time.perf_counter() - started
-        _, warm_s = timed(backend, [dataclasses.replace(r, max_tokens=8) if hasattr(r, "max_tokens") else r
-                                    for r in warm])
+        _, warm_s = timed(backend, [dataclasses.replace(r, max_tokens=8) if isinstance(r, GenerateRequest)
+                                    else r for r in warm])
         gen, gen_s = timed(backend, gen_requests) if gen_requests else ({}, 0.0)
-        ll, ll_s = timed(backend, ll_requests) if ll_requests else ({}, 0.0)
-        runs[name] = {"load_s": load, "warmup_s": warm_s, "gen": gen, "gen_s": gen_s, "ll": ll, "ll_s": ll_s}
-        print(f"{name}: load {load:.1f}s, generation {gen_s:.1f}s, log-likelihood {ll_s:.1f}s", file=sys.stderr,
-              flush=True)
+        ll = {task: timed(backend, requests) for task, requests in ll_requests.items()}
+        runs[name] = {"load_s": load, "warmup_s": warm_s, "gen": gen, "gen_s": gen_s, "ll": ll}
+        print(f"{name}: load {load:.1f}s, generation {gen_s:.1f}s, log-likelihood "
+              f"{ {task: round(seconds, 1) for task, (_, seconds) in ll.items()} }", file=sys.stderr, flush=True)
         if name == "vllm":
+            runs[name]["sharing"] = dataclasses.asdict(backend.replica.sharing)  # type: ignore[attr-defined]
             backend.replica.close()  # type: ignore[attr-defined]
         del backend
 
@@ -105,37 +145,11 @@ def main() -> None:
             "exact_match": {name: {m: sum(s.scores[m] or 0 for s in scored[name]) / len(scored[name])
                                    for m in scored[name][0].scores} for name in runs},
         }
+    for task_name, requests in ll_requests.items():
+        summary[f"loglikelihood_{task_name}"] = compare_logliks(ll_tasks[task_name], requests,
+                                                                {name: runs[name]["ll"][task_name] for name in runs})
     if ll_requests:
-        assert arc is not None
-        diffs = [abs(hf["ll"][i].logprob - vl["ll"][i].logprob) for i in range(len(ll_requests))
-                 if isinstance(vl["ll"][i], LoglikelihoodResult)]
-        tokens = sum(r.usage.prompt_tokens for r in hf["ll"].values())
-        per_sample, start = [], 0
-        for sample in arc.samples:
-            n = len(arc.kind.requests(sample, "loglikelihood"))
-            per_sample.append(range(start, start + n))
-            start += n
-        scored = {name: arc.kind.score(arc.samples, [[runs[name]["ll"][i] for i in rows] for rows in per_sample],
-                                       "loglikelihood") for name in runs}
-        differing = []
-        for k, rows in enumerate(per_sample):
-            for metric in ("acc", "acc_norm"):
-                if scored["hf"][k].scores[metric] != scored["vllm"][k].scores[metric]:
-                    hf_ll = sorted((hf["ll"][i].logprob for i in rows), reverse=True)
-                    differing.append({"id": arc.samples[k].id, "metric": metric,
-                                      "top_two_gap": round(hf_ll[0] - hf_ll[1], 6)})
-        summary["loglikelihood"] = {
-            "items": len(arc.samples), "requests": len(ll_requests), "prompt_tokens": tokens,
-            "wall_s": {name: round(runs[name]["ll_s"], 1) for name in runs},
-            "requests_per_s": {name: round(len(ll_requests) / runs[name]["ll_s"], 1) for name in runs},
-            "vllm_over_hf_speed": round(hf["ll_s"] / vl["ll_s"], 2),
-            "max_abs_loglik_diff": max(diffs) if diffs else None, "errors": len(ll_requests) - len(diffs),
-            "within_1e-3": sum(d <= TIE for d in diffs),
-            "acc": {name: sum(s.scores["acc"] or 0 for s in scored[name]) / len(arc.samples) for name in runs},
-            "acc_norm": {name: sum(s.scores["acc_norm"] or 0 for s in scored[name]) / len(arc.samples)
-                         for name in runs},
-            "differing_items": differing,
-        }
+        summary["vllm_sharing"] = vl["sharing"]
     text = json.dumps(summary, indent=2)
     print(text)
     if args.out:

@@ -27,7 +27,7 @@ from evalkit.backends.base import RequestError  # noqa: E402
 from evalkit.backends.factory import BackendOptions, create_backend  # noqa: E402
 from evalkit.backends.hf import HFBackend  # noqa: E402
 from evalkit.backends.vllm import VLLMBackend  # noqa: E402
-from evalkit.errors import ConfigError  # noqa: E402
+from evalkit.errors import BackendError, ConfigError  # noqa: E402
 from evalkit.tasks import load_task  # noqa: E402
 from evalkit.types import (  # noqa: E402
     GenerateRequest,
@@ -72,6 +72,17 @@ def test_identity_holds_engine_model_dtype_length_and_engine_args(smollm2_hf_dir
         create_backend(f"vllm:{smollm2_hf_dir}", dataclasses.replace(OPTIONS, engine_args=("dtype=half",)))
 
 
+def test_a_kv_cache_too_small_for_the_context_is_one_line_before_loading(smollm2_hf_dir: Path) -> None:
+    """SmolLM2 in float32 keeps 46,080 bytes of keys and values per token (30 layers x 3 KV heads
+    x 64 x 2 x 4 bytes): 2,048 tokens need 90 MiB, which 64 MiB cannot hold and 128 MiB can."""
+    small = dataclasses.replace(OPTIONS, engine_args=(f"kv_cache_memory_bytes={64 * 2**20}",))
+    with pytest.raises(BackendError, match=r"does not fit: one 2048-token sequence needs 90\.0 MiB of KV cache, "
+                                           r"--engine-arg kv_cache_memory_bytes gives 64\.0 MiB"):
+        create_backend(f"vllm:{smollm2_hf_dir}", small)
+    roomy = dataclasses.replace(OPTIONS, engine_args=(f"kv_cache_memory_bytes={128 * 2**20}",))
+    assert create_backend(f"vllm:{smollm2_hf_dir}", roomy).replica.llm is None  # type: ignore[attr-defined]
+
+
 def test_arc_logliks_agree_with_the_hf_backend(engine: VLLMBackend, hf: HFBackend, data_dir: Path) -> None:
     task = load_task("arc_challenge", data_dir, limit=8)
     requests = [r for s in task.samples for r in task.kind.requests(s, "loglikelihood")]
@@ -84,6 +95,30 @@ def test_arc_logliks_agree_with_the_hf_backend(engine: VLLMBackend, hf: HFBacken
         assert got.logprob == pytest.approx(want.logprob, abs=1e-3)
         if abs(got.logprob - want.logprob) < 1e-4:
             assert got.is_greedy == want.is_greedy
+
+
+def test_shared_contexts_are_computed_once_and_score_as_hf(engine: VLLMBackend, hf: HFBackend) -> None:
+    """Choices of one context read its prefilled blocks; a continuation whose cached prefix would
+    cover one of its own scored tokens (it begins like one the engine saw before) is asked again
+    without the cache. Scores equal the hf backend's either way."""
+    context = " ".join(["The farmer planted seeds in the spring and watered them every morning."] * 7)
+    shared = " The seeds grew into tall plants that gave the farmer a large harvest of fruit" * 3
+    first = [LoglikelihoodRequest(context, shared + " apples.")]
+    later = [LoglikelihoodRequest(context, shared + " pears."), LoglikelihoodRequest(context, " No."),
+             LoglikelihoodRequest(context, " Yes, he did.")]
+    context_ids, shared_ids = hf.encode_pair(context, shared)
+    assert len(context_ids) > 2 * 32 and len(shared_ids) > 32  # whole KV blocks on both sides
+    replica = engine.replica
+    before = dataclasses.replace(replica.sharing)
+    ours = [r for _, r in sorted(engine.call_batch(first))] + [r for _, r in sorted(engine.call_batch(later))]
+    theirs = [r for _, r in sorted(hf.call_batch(first + later))]
+    assert replica.sharing.prefills - before.prefills == 1  # the second call's context, once for three
+    assert replica.sharing.reused - before.reused == 2
+    assert replica.sharing.redone - before.redone == 1  # " ... pears." met the blocks of " ... apples."
+    for got, want in zip(ours, theirs):
+        assert isinstance(got, LoglikelihoodResult) and isinstance(want, LoglikelihoodResult)
+        assert got.n_tokens == want.n_tokens
+        assert got.logprob == pytest.approx(want.logprob, abs=1e-4)
 
 
 def test_over_long_loglik_keeps_its_end(engine: VLLMBackend, hf: HFBackend) -> None:
