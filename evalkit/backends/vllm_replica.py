@@ -72,6 +72,9 @@ class VLLMSettings:
     gpu_memory_utilization: float | None = None
     engine_args: tuple[tuple[str, Any], ...] = ()  # parsed ``--engine-arg KEY=VALUE``, in the order given
     chat_template: bool | None = None
+    # how the engine spreads tensor-parallel ranks ("ray" inside a Ray placement group, set by the Ray
+    # executor); None: vLLM decides. Not part of the identity: it moves work, never changes a result
+    distributed_executor_backend: str | None = None
 
 
 def parse_engine_args(items: tuple[str, ...] | list[str]) -> tuple[tuple[str, Any], ...]:
@@ -164,6 +167,8 @@ class VLLMReplica:
             kwargs["max_model_len"] = settings.max_model_len
         if settings.gpu_memory_utilization is not None:
             kwargs["gpu_memory_utilization"] = settings.gpu_memory_utilization
+        if settings.distributed_executor_backend is not None:
+            kwargs["distributed_executor_backend"] = settings.distributed_executor_backend
         if _on_cpu():
             kwargs["enforce_eager"] = True  # compiling the model costs minutes on a CPU and gains little
             # the CPU build's 128-token KV blocks share no prefix shorter than that: 32 (its smallest)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from evalkit.backends.base import RequestError, RetryableError
+from evalkit.backends.base import Backend, RequestError, RetryableError
 from evalkit.backends.factory import BackendOptions, create_backend
 from evalkit.execution.executor import RetryPolicy, answer_isolated
 from evalkit.execution.ray_limiter import estimate_tokens
@@ -60,10 +60,21 @@ def limiter_owner(node_id: str, pid: int) -> str:
 
 
 class ReplicaWorker:
-    """A model replica: one backend instance, loaded in the actor's constructor."""
+    """A model replica: one backend instance, loaded in the actor's constructor. A ``vllm:`` replica inside
+    a placement group is told how to spread its tensor-parallel ranks (``engine_backend``, ray_placement.py)."""
 
-    def __init__(self, model: str | None, options: BackendOptions) -> None:
-        self.backend = create_backend(model, options)
+    def __init__(self, model: str | None, options: BackendOptions, engine_backend: str | None = None) -> None:
+        if engine_backend is not None and model is not None and model.startswith("vllm:"):
+            import dataclasses
+
+            from evalkit.backends.vllm import VLLMBackend, settings_from_options
+            from evalkit.backends.vllm_replica import VLLMReplica
+
+            settings = settings_from_options(model.removeprefix("vllm:"), options)
+            replica: Any = VLLMBackend(VLLMReplica(dataclasses.replace(settings, distributed_executor_backend=engine_backend)))
+            self.backend: Backend = replica  # what create_backend would build, told where its ranks go
+        else:
+            self.backend = create_backend(model, options)
 
     def ready(self) -> WorkerInfo:
         return _info(self.backend.identity)

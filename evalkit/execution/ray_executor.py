@@ -33,6 +33,7 @@ from evalkit.execution.executor import NOT_SENT, ExecutionStats, Executor, Outco
 from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo, limiter_owner
 from evalkit.execution.ray_cluster import alive_nodes, cluster_total, connect, failure_line
 from evalkit.execution.ray_limiter import GlobalLimiter
+from evalkit.execution.ray_placement import actor_options, check_fits, plan_replica, reserve
 from evalkit.execution.shards import ShardQueue
 from evalkit.execution.store import ResponseStore
 from evalkit.types import Request, Usage
@@ -96,6 +97,7 @@ class RayExecutor(Executor):
         self._restarts: dict[int, asyncio.Future[WorkerInfo | None]] = {}
         self._held: dict[str, Reservation] = {}  # budget reservations of the requests out with a worker
         self._settled = asyncio.Condition()  # notified whenever a reservation ends
+        self._groups: list[Any] = []  # placement groups of vllm: replicas
 
     # the base class answers from the journal and cache, then hands the rest to one of these
     async def _run_concurrent(self, work: list[tuple[str, Request]], outcomes: dict[str, Outcome],
@@ -164,7 +166,10 @@ class RayExecutor(Executor):
                     if node_ids else "SPREAD"}
 
         limiter = None
-        if batched:
+        vllm = (settings.model or "").startswith("vllm:")
+        if batched and vllm and (gpus >= 1 or settings.options.tensor_parallel_size > 1):
+            handles = self._start_vllm_replicas(count, common)  # (vLLM's CPU build, one replica: as hf below)
+        elif batched:
             if gpus >= 1:
                 resources: dict[str, Any] = {"num_gpus": 1, "num_cpus": 1}
             else:  # CPU-only: the cores are shared out, and torch uses as many threads as a replica holds
@@ -188,6 +193,22 @@ class RayExecutor(Executor):
         for worker in workers:
             worker.ready = asyncio.ensure_future(self._check_ready(worker, report=True))
         return workers, limiter
+
+    def _start_vllm_replicas(self, count: int, common: dict[str, Any]) -> list[Any]:
+        """One placement group per replica (ray_placement.py): its tensor-parallel GPUs on one node."""
+        import ray
+
+        tensor_parallel = self.settings.options.tensor_parallel_size
+        check_fits(tensor_parallel, alive_nodes(), "GPU")  # one line, exit 2, before any replica starts
+        placement = plan_replica(tensor_parallel, "GPU")
+        actor: Any = ray.remote(ReplicaWorker)
+        handles = []
+        for _ in range(count):
+            group = reserve(placement)
+            self._groups.append(group)
+            handles.append(actor.options(**common, **actor_options(placement, group)).remote(
+                self.settings.model, self.settings.options, placement.engine_backend))
+        return handles
 
     async def _check_ready(self, worker: _Worker, report: bool) -> WorkerInfo | None:
         """Wait for a worker to load; report one line and give it up when it cannot."""
@@ -251,6 +272,10 @@ class RayExecutor(Executor):
                 print(f"note: {self.backend.name} {worker.label} was not ready when the work ran out "
                       "(still loading, or no free resources for it)", file=sys.stderr)
             ray.kill(worker.handle, no_restart=True)
+        for group in self._groups:  # the devices a replica reserved go back to the cluster
+            with contextlib.suppress(ray.exceptions.RayError):
+                ray.util.remove_placement_group(group)
+        self._groups.clear()
 
     # --- the pull loop ----------------------------------------------------------------------------
     async def _feed(self, worker: _Worker, queue: ShardQueue, requests: dict[str, Request],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -67,7 +68,8 @@ def session_members(session: int) -> list[int]:
 
 
 class LocalCluster:
-    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, env: dict[str, str] | None = None) -> None:
+    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, env: dict[str, str] | None = None,
+                 resources: dict[int, dict[str, float]] | None = None) -> None:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.temp_dir = tempfile.mkdtemp(prefix="ek-ray-")  # short: Ray's socket paths must stay short
@@ -76,6 +78,7 @@ class LocalCluster:
         self.processes: list[subprocess.Popen[bytes]] = []
         self.nodes = nodes
         self.cpus_per_node = cpus_per_node
+        self.resources = resources or {}  # more custom resources of node i (e.g. a stand-in for GPUs)
         atexit.register(self.stop)  # a test session that dies mid-test still leaves no cluster behind
 
     @property
@@ -86,7 +89,7 @@ class LocalCluster:
     def start(self, timeout: float = 120) -> LocalCluster:
         self.processes.append(self._spawn([
             "start", "--head", f"--port={self.port}", "--include-dashboard=false",
-            f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}", '--resources={"node0": 1}',
+            f"--ray-client-server-port={free_port()}", f"--temp-dir={self.temp_dir}", self._resources_arg(0),
             *self._common_args()]))
         self._wait_for_nodes(1, timeout)
         for index in range(1, self.nodes):
@@ -99,7 +102,10 @@ class LocalCluster:
                 "--disable-usage-stats", "--block"]
 
     def _worker_node_args(self, index: int) -> list[str]:
-        return ["start", f"--address={self.address}", f'--resources={{"node{index}": 1}}', *self._common_args()]
+        return ["start", f"--address={self.address}", self._resources_arg(index), *self._common_args()]
+
+    def _resources_arg(self, index: int) -> str:
+        return "--resources=" + json.dumps({f"node{index}": 1, **self.resources.get(index, {})})
 
     def _spawn(self, args: list[str]) -> subprocess.Popen[bytes]:
         return subprocess.Popen([_RAY, *args], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
