@@ -15,60 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-_SERVER = """
-import sys, time, xllamacpp
-params = xllamacpp.CommonParams()
-params.model.path = sys.argv[1]
-params.hostnames = ["127.0.0.1"]
-params.port = int(sys.argv[2])
-params.n_ctx = 4096
-params.n_parallel = 2
-server = xllamacpp.Server(params)
-print("listening", flush=True)
-while True:
-    time.sleep(3600)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def generate(data: Path, limit: int, max_tokens: int, out: Path) -> Path:
     sys.path.insert(0, str(REPO))
     from evalkit.backends.hf import embedded_gguf
+    from evalkit.testing.llamacpp_server import llamacpp_server
 
-    port = _free_port()
-    server = subprocess.Popen([sys.executable, "-c", _SERVER, str(embedded_gguf()), str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise SystemExit("llama.cpp server did not start") from None
-                time.sleep(1)
+    with llamacpp_server(embedded_gguf(), n_parallel=2) as base_url:
         subprocess.run([sys.executable, "-m", "evalkit", "run", "--model", "openai:smollm2", "--base-url",
-                        f"http://127.0.0.1:{port}/v1", "--benchmark", "math500", "--limit", str(limit),
+                        base_url, "--benchmark", "math500", "--limit", str(limit),
                         "--max-tokens", str(max_tokens), "--concurrency", "2", "--data-dir", str(data),
                         "--out", str(out), "-q"], check=True, cwd=REPO)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return out / "samples.jsonl"
 
 

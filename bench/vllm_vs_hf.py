@@ -83,7 +83,11 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=None, help="cap each generation (default: the spec's)")
     parser.add_argument("--dtype", default="float32", help="the same for both backends")
     parser.add_argument("--batch-size", type=int, default=16, help="hf backend batch size")
-    parser.add_argument("--max-model-len", type=int, default=2048, help="vllm context length")
+    parser.add_argument("--max-model-len", type=int, default=None,
+                        help="vllm context length (default: the model's, as the hf backend uses; a shorter one "
+                             "scores over-long requests on a shorter window than hf)")
+    parser.add_argument("--engine-arg", action="append", default=[], metavar="KEY=VALUE",
+                        help="vllm engine option, as evalkit run's (e.g. enable_prefix_caching=false)")
     parser.add_argument("--out", type=Path, default=None, help="also write the summary JSON here")
     args = parser.parse_args()
 
@@ -107,7 +111,8 @@ def main() -> None:
 
     runs: dict[str, dict[str, Any]] = {}
     for name in ("hf", "vllm"):
-        options = BackendOptions(dtype=args.dtype, batch_size=args.batch_size, max_model_len=args.max_model_len)
+        options = BackendOptions(dtype=args.dtype, batch_size=args.batch_size, max_model_len=args.max_model_len,
+                                 engine_args=tuple(args.engine_arg) if name == "vllm" else ())
         started = time.perf_counter()
         backend = create_backend(f"{name}:{model_dir}", options)
         if name == "vllm":

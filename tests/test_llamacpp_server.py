@@ -9,71 +9,23 @@ logprobs are deterministic.
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
 
+from evalkit.testing.llamacpp_server import llamacpp_server
+
 pytestmark = pytest.mark.slow
-
-SERVER_SCRIPT = """
-import sys, time, xllamacpp
-params = xllamacpp.CommonParams()
-params.model.path = sys.argv[1]
-params.hostnames = ["127.0.0.1"]
-params.port = int(sys.argv[2])
-params.n_ctx = 4096
-params.n_parallel = 2
-params.cpuparams.n_threads = 1
-params.cpuparams_batch.n_threads = 1
-server = xllamacpp.Server(params)
-print("listening", server.listening_address, flush=True)
-while True:
-    time.sleep(3600)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.fixture(scope="module")
 def llama_server() -> Iterator[str]:
     pytest.importorskip("xllamacpp")
     from evalkit.backends.hf import embedded_gguf
 
-    gguf = embedded_gguf()
-    port = _free_port()
-    process = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(gguf), str(port)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"llama.cpp server did not start: {process.stdout.read() if process.stdout else ''}")
-            time.sleep(0.5)
-        yield f"{base}/v1"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    with llamacpp_server(embedded_gguf(), n_parallel=2, threads=1) as base_url:
+        yield base_url
 
 
 def _rows(out: Path) -> list[dict]:

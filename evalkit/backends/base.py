@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
+from evalkit.errors import BackendError
 from evalkit.types import Request, Result
 
 
@@ -63,6 +64,21 @@ class Backend(Protocol):
     async def aclose(self) -> None:
         """Release connections or memory."""
         ...
+
+
+class BatchedAnswers(Protocol):
+    name: str
+
+    def call_batch(self, requests: list[Request]) -> Iterator[tuple[int, Result | RequestError]]: ...
+
+
+def answer_one(backend: BatchedAnswers, request: Request) -> Result:
+    """``call`` for a batched backend: one request through its ``call_batch``."""
+    for _, result in backend.call_batch([request]):
+        if isinstance(result, RequestError):
+            raise result
+        return result
+    raise BackendError(f"{backend.name} answered nothing for a request")
 
 
 @dataclass(frozen=True)

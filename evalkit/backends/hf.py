@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from evalkit.backends.base import RequestError
+from evalkit.backends.base import RequestError, answer_one
 from evalkit.backends.hf_model import LoadedModel, load_model
 from evalkit.backends.local_text import cut_at_stop, decide_chat_template, row_seed
 from evalkit.errors import BackendError
@@ -77,11 +77,7 @@ class HFBackend:
                 "chat_template": self.use_chat_template, "n_parameters": loaded.n_parameters}
 
     async def call(self, request: Request) -> Result:
-        for _, result in self.call_batch([request]):
-            if isinstance(result, RequestError):
-                raise result
-            return result
-        raise RuntimeError("no result")  # pragma: no cover
+        return answer_one(self, request)
 
     async def aclose(self) -> None:
         self.loaded.release()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from evalkit.backends.base import RequestError
+from evalkit.backends.base import RequestError, answer_one
 from evalkit.backends.vllm_replica import VLLMReplica, VLLMSettings, parse_engine_args
 from evalkit.types import Request, Result
 
@@ -33,11 +33,7 @@ class VLLMBackend:
         return self.replica.call_batch(requests)
 
     async def call(self, request: Request) -> Result:
-        for _, result in self.replica.call_batch([request]):
-            if isinstance(result, RequestError):
-                raise result
-            return result
-        raise RuntimeError("no result")  # pragma: no cover
+        return answer_one(self, request)
 
     async def aclose(self) -> None:
         self.replica.close()
