@@ -10,6 +10,7 @@ count repeating no call. Stopping the cluster leaves no Ray process and no tempo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import os
@@ -212,6 +213,35 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
     finally:
         if killed:
             cluster.restart_node(1)  # the other tests expect two nodes
+
+
+def test_worker_that_hangs_without_dying_has_its_shard_redone(cluster, tmp_path, fake_server):
+    """SIGSTOP of a worker mid-shard: it neither answers nor dies; after the shard timeout it is killed (Ray
+    restarts it) and its unanswered keys go to the other worker. Each request is answered and journaled once."""
+    server = fake_server("--latency", "0.2")
+    options = BackendOptions(base_url=server.base_url)
+    journal = ResponseStore(tmp_path / "j.sqlite")
+    executor = RayExecutor(OpenAIBackend("fake", base_url=server.base_url), journal, None,
+                           RaySettings("openai:fake", options, cluster.address, replicas=2, shard_timeout=5),
+                           concurrency=8)
+    counted: list[int] = []
+    stopped: list[int] = []
+
+    def progress(n: int, tokens: int, errors: int) -> None:
+        counted.append(n)
+        if sum(counted) >= 40 and not stopped:
+            stopped.append(executor.loaded[0].pid)
+            os.kill(stopped[0], signal.SIGSTOP)
+
+    try:
+        outcomes = _execute(executor, _chat(200), progress)
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+    assert stopped and all(o.result is not None for o in outcomes)
+    assert sum(counted) == 200 and len(journal) == 200  # each request counted and journaled once
+    assert executor.stats.shards_stalled >= 1 and executor.stats.shards_redone >= 1
 
 
 def _journal_rows(path: Path) -> int:
