@@ -158,12 +158,18 @@ def test_api_workers_share_one_rate_limit_and_back_off_on_429(cluster, tmp_path,
     assert len(arrivals) == server.stats()["requests"] == executor.stats.model_calls
 
 
-def test_worker_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
-    server = fake_server("--latency", "0.2")
-    options = BackendOptions(base_url=server.base_url)
+def _two_api_workers(cluster, server, tmp_path: Path, **settings) -> tuple[RayExecutor, ResponseStore]:
+    """Two API workers on the fake server at concurrency 8, and the journal they answer into."""
     journal = ResponseStore(tmp_path / "j.sqlite")
     executor = RayExecutor(OpenAIBackend("fake", base_url=server.base_url), journal, None,
-                           RaySettings("openai:fake", options, cluster.address, replicas=2), concurrency=8)
+                           RaySettings("openai:fake", BackendOptions(base_url=server.base_url), cluster.address,
+                                       replicas=2, **settings), concurrency=8)
+    return executor, journal
+
+
+def test_worker_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
+    server = fake_server("--latency", "0.2")
+    executor, journal = _two_api_workers(cluster, server, tmp_path)
     counted: list[int] = []
     killed: list[int] = []
 
@@ -186,12 +192,9 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
     import ray
 
     server = fake_server("--latency", "0.2")
-    options = BackendOptions(base_url=server.base_url)
-    journal = ResponseStore(tmp_path / "j.sqlite")
     placement = ({"node0": 0.01}, {"node1": 0.01})  # one worker on each node; the second cannot come back
-    executor = RayExecutor(OpenAIBackend("fake", base_url=server.base_url), journal, None,
-                           RaySettings("openai:fake", options, cluster.address, replicas=2, restart_wait=60,
-                                       worker_resources=placement, shard_timeout=15), concurrency=8)
+    executor, journal = _two_api_workers(cluster, server, tmp_path, restart_wait=60, worker_resources=placement,
+                                         shard_timeout=15)
     counted: list[int] = []
     killed: list[str] = []
 
@@ -219,11 +222,7 @@ def test_worker_that_hangs_without_dying_has_its_shard_redone(cluster, tmp_path,
     """SIGSTOP of a worker mid-shard: it neither answers nor dies; after the shard timeout it is killed (Ray
     restarts it) and its unanswered keys go to the other worker. Each request is answered and journaled once."""
     server = fake_server("--latency", "0.2")
-    options = BackendOptions(base_url=server.base_url)
-    journal = ResponseStore(tmp_path / "j.sqlite")
-    executor = RayExecutor(OpenAIBackend("fake", base_url=server.base_url), journal, None,
-                           RaySettings("openai:fake", options, cluster.address, replicas=2, shard_timeout=5),
-                           concurrency=8)
+    executor, journal = _two_api_workers(cluster, server, tmp_path, shard_timeout=5)
     counted: list[int] = []
     stopped: list[int] = []
 

@@ -153,7 +153,9 @@ class RayExecutor(Executor):
         settings = self.settings
         gpus = cluster_total("GPU")
         nodes = max(1, len(alive_nodes()))
-        count = settings.replicas or (int(gpus) if batched and gpus >= 1 else nodes)
+        vllm = (settings.model or "").startswith("vllm:")
+        per_replica = settings.options.tensor_parallel_size if vllm else 1  # GPUs one replica holds
+        count = settings.replicas or (max(1, int(gpus) // per_replica) if batched and gpus >= 1 else nodes)
         common: dict[str, Any] = {"max_restarts": 2, "max_task_retries": 0}
         node_ids = [node["NodeID"] for node in alive_nodes()]
 
@@ -166,7 +168,6 @@ class RayExecutor(Executor):
                     if node_ids else "SPREAD"}
 
         limiter = None
-        vllm = (settings.model or "").startswith("vllm:")
         if batched and vllm and (gpus >= 1 or settings.options.tensor_parallel_size > 1):
             handles = self._start_vllm_replicas(count, common)  # (vLLM's CPU build, one replica: as hf below)
         elif batched:
