@@ -81,6 +81,12 @@ def test_a_kv_cache_too_small_for_the_context_is_one_line_before_loading(smollm2
         create_backend(f"vllm:{smollm2_hf_dir}", small)
     roomy = dataclasses.replace(OPTIONS, engine_args=(f"kv_cache_memory_bytes={128 * 2**20}",))
     assert create_backend(f"vllm:{smollm2_hf_dir}", roomy).replica.llm is None  # type: ignore[attr-defined]
+    os.environ["VLLM_CPU_KVCACHE_SPACE"], saved = "two", os.environ["VLLM_CPU_KVCACHE_SPACE"]
+    try:
+        with pytest.raises(ConfigError, match="VLLM_CPU_KVCACHE_SPACE 'two': expected a whole number"):
+            create_backend(f"vllm:{smollm2_hf_dir}", OPTIONS)
+    finally:
+        os.environ["VLLM_CPU_KVCACHE_SPACE"] = saved
 
 
 def test_arc_logliks_agree_with_the_hf_backend(engine: VLLMBackend, hf: HFBackend, data_dir: Path) -> None:

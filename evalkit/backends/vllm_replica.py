@@ -197,7 +197,11 @@ class VLLMReplica:
         explicit = self.engine_kwargs.get("kv_cache_memory_bytes")
         space = os.environ.get("VLLM_CPU_KVCACHE_SPACE", "")
         where = "--engine-arg kv_cache_memory_bytes" if explicit is not None else "VLLM_CPU_KVCACHE_SPACE"
-        available = int(explicit) if explicit is not None else int(space) * 2**30 if space.strip() else None
+        try:
+            available = int(explicit) if explicit is not None else int(space) * 2**30 if space.strip() else None
+        except ValueError:
+            raise ConfigError(f"{where} {explicit if explicit is not None else space!r}: expected a whole number "
+                              "(GiB for VLLM_CPU_KVCACHE_SPACE, bytes for kv_cache_memory_bytes)") from None
         config = self.model_config
         if available is None or config.use_mla or config.get_sliding_window():
             return  # vLLM sizes the cache itself, or the model's cache is not one plain K and V per layer
