@@ -168,8 +168,6 @@ def _two_api_workers(cluster, server, tmp_path: Path, **settings) -> tuple[RayEx
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(strict=False, reason="known intermittent: about 1 run in 4 here (and once in a clean-clone CI "
-                   "trial) stalls after the SIGKILL until the shard deadline; issue 14 stays open for it")
 def test_worker_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
     server = fake_server("--latency", "0.2")
     executor, journal = _two_api_workers(cluster, server, tmp_path)

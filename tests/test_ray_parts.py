@@ -8,7 +8,7 @@ import time
 import pytest
 from helpers import run_cli
 
-from evalkit.execution.ray_limiter import GlobalLimiter
+from evalkit.execution.ray_limiter import ForgottenOwner, GlobalLimiter
 from evalkit.execution.shards import ShardQueue
 from evalkit.testing.ray_cluster import busiest_window
 
@@ -92,11 +92,37 @@ def test_limiter_tokens_per_minute_and_forgotten_slots():
     assert asyncio.run(go()) >= 0.4
 
 
+def test_a_lost_shards_queued_calls_are_refused_not_granted():
+    """Ray still runs the acquires a killed worker had queued at the limiter (checked by hand: all 10 queued by
+    a SIGKILLed caller were granted). Granted, each would hold a slot nobody frees; refused, the living go on."""
+    limiter = GlobalLimiter(requests_per_minute=None, tokens_per_minute=None, concurrency=2)
+
+    async def go() -> None:
+        await limiter.acquire(0, "lost")
+        await limiter.acquire(0, "lost")
+        queued = [asyncio.ensure_future(limiter.acquire(0, "lost")) for _ in range(3)]  # waiting before "alive"
+        alive = asyncio.ensure_future(limiter.acquire(0, "alive"))
+        await asyncio.sleep(0.05)
+        await limiter.forget("lost")
+        await asyncio.wait_for(alive, 2)
+        refused = await asyncio.gather(*queued, return_exceptions=True)
+        assert all(isinstance(result, ForgottenOwner) for result in refused), refused
+        with pytest.raises(ForgottenOwner):
+            await limiter.acquire(0, "lost")  # a late call of the lost shard
+        await asyncio.wait_for(limiter.acquire(0, "alive"), 2)  # the second slot is free too
+        assert limiter._in_flight == 2
+
+    asyncio.run(go())
+
+
 @pytest.mark.parametrize("args, message", [
     (["--replicas", "2"], "--replicas only apply with --executor ray"),
     (["--executor", "dask"], "--executor must be local or ray"),
     (["--executor", "ray", "--replicas", "0"], "--replicas must be at least 1"),
     (["--executor", "ray", "--tpm", "-5"], "--tpm must be positive"),
+    (["--shard-timeout", "30"], "--shard-timeout only apply with --executor ray"),
+    (["--executor", "ray", "--shard-timeout", "0"], "--shard-timeout must be a positive number of seconds"),
+    (["--executor", "ray", "--shard-timeout", "nan"], "--shard-timeout must be a positive number of seconds"),
     (["--executor", "ray", "--batch"], "a Ray cluster cannot speed up: drop --executor ray"),
 ])
 def test_bad_executor_flags_are_one_line_and_exit_2(args, message):

@@ -54,11 +54,6 @@ def _info(identity: str) -> WorkerInfo:
     return WorkerInfo(identity=identity, node_id=context.get_node_id(), node_ip=ip, pid=os.getpid())
 
 
-def limiter_owner(node_id: str, pid: int) -> str:
-    """How a worker process is named at the limiter (its pid: a restarted worker is a new owner)."""
-    return f"{node_id}:{pid}"
-
-
 class ReplicaWorker:
     """A model replica: one backend instance, loaded in the actor's constructor. A ``vllm:`` replica inside
     a placement group is told how to spread its tensor-parallel ranks (``engine_backend``, ray_placement.py)."""
@@ -79,9 +74,9 @@ class ReplicaWorker:
     def ready(self) -> WorkerInfo:
         return _info(self.backend.identity)
 
-    def answer(self, keys: Sequence[str], requests: Sequence[Request]) -> Iterator[Answer]:
+    def answer(self, keys: Sequence[str], requests: Sequence[Request], shard_id: str) -> Iterator[Answer]:
         """Batched, with the local executor's per-item isolation: a request the backend rejects, or one whose
-        exception breaks its batch, errors alone."""
+        exception breaks its batch, errors alone. (``shard_id`` names API calls at the limiter; unused here.)"""
         for key, result in answer_isolated(self.backend, list(zip(keys, requests))):
             if isinstance(result, RequestError):
                 yield Answer(key, None, f"request rejected: {result}")
@@ -97,14 +92,15 @@ class ApiWorker:
 
         self.backend = create_backend(model, options)
         self.limiter: Any = ray.get_actor(limiter_name)  # by name: a restarted worker finds the same limiter
-        self.owner = limiter_owner(ray.get_runtime_context().get_node_id(), os.getpid())
         self.policy = policy
 
     async def ready(self) -> WorkerInfo:
         return _info(self.backend.identity)
 
-    async def answer(self, keys: Sequence[str], requests: Sequence[Request]) -> AsyncIterator[Answer]:
-        calls = [asyncio.ensure_future(self._call(key, request)) for key, request in zip(keys, requests)]
+    async def answer(self, keys: Sequence[str], requests: Sequence[Request], shard_id: str) -> AsyncIterator[Answer]:
+        """Every call of the shard holds its limiter slots as ``shard_id``: if the driver loses the shard it
+        frees them, and refuses whatever this process still asks for it."""
+        calls = [asyncio.ensure_future(self._call(key, request, shard_id)) for key, request in zip(keys, requests)]
         try:
             for finished in asyncio.as_completed(calls):
                 yield await finished
@@ -112,19 +108,19 @@ class ApiWorker:
             for call in calls:
                 call.cancel()
 
-    async def _call(self, key: str, request: Request) -> Answer:
+    async def _call(self, key: str, request: Request, owner: str) -> Answer:
         """Retries as the local executor does (same backoff, same error text), paced by the global limiter."""
         policy = self.policy
         max_tokens = request.max_tokens if isinstance(request, GenerateRequest) else 1
         estimate = estimate_tokens(request.prompt_text(), max_tokens)
         last_error = "no attempt made"
         for attempt in range(policy.max_retries + 1):
-            await self.limiter.acquire.remote(estimate, self.owner)
+            await self.limiter.acquire.remote(estimate, owner)
             released = False
             try:
                 result = await asyncio.wait_for(self.backend.call(request), timeout=policy.timeout)
                 used = result.usage.prompt_tokens + result.usage.completion_tokens
-                self.limiter.release.remote(self.owner, estimate, used or estimate)
+                self.limiter.release.remote(owner, estimate, used or estimate)
                 released = True
                 return Answer(key, result, attempts=attempt + 1)
             except RequestError as exc:
@@ -132,7 +128,7 @@ class ApiWorker:
             except (RetryableError, asyncio.TimeoutError) as exc:
                 retry_after = exc.retry_after if isinstance(exc, RetryableError) else None
                 limited = isinstance(exc, RetryableError) and exc.rate_limited
-                self.limiter.release.remote(self.owner, estimate, estimate, limited, retry_after)
+                self.limiter.release.remote(owner, estimate, estimate, limited, retry_after)
                 released = True
                 last_error = str(exc) or f"timed out after {policy.timeout:g}s"
                 if attempt == policy.max_retries:
@@ -140,6 +136,6 @@ class ApiWorker:
                 await asyncio.sleep(policy.delay(attempt, retry_after))
             finally:
                 if not released:
-                    self.limiter.release.remote(self.owner, estimate, estimate)
+                    self.limiter.release.remote(owner, estimate, estimate)
         return Answer(key, None, f"failed after {policy.max_retries + 1} attempts: {last_error}",
                       policy.max_retries + 1)

@@ -30,7 +30,7 @@ from evalkit.backends.factory import BackendOptions
 from evalkit.errors import BackendError, EvalkitError
 from evalkit.execution.cost import CostMeter, Reservation
 from evalkit.execution.executor import NOT_SENT, ExecutionStats, Executor, Outcome, ProgressHook, RetryPolicy
-from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo, limiter_owner
+from evalkit.execution.ray_actors import Answer, ApiWorker, ReplicaWorker, WorkerInfo
 from evalkit.execution.ray_cluster import alive_nodes, cluster_total, connect, failure_line
 from evalkit.execution.ray_limiter import GlobalLimiter
 from evalkit.execution.ray_placement import actor_options, check_fits, plan_replica, reserve
@@ -297,8 +297,9 @@ class RayExecutor(Executor):
                 await queue.finish()
                 continue
             unanswered = dict.fromkeys(shard)
+            shard_id = uuid.uuid4().hex  # its calls' name at the limiter, forgotten there if the shard is lost
             try:
-                stream = worker.handle.answer.remote(shard, [requests[key] for key in shard])
+                stream = worker.handle.answer.remote(shard, [requests[key] for key in shard], shard_id)
                 while (ref := await _next_within(stream, deadline)) is not None:
                     answer: Answer = await _within(ref, deadline)
                     if answer.key in unanswered:
@@ -318,8 +319,8 @@ class RayExecutor(Executor):
                 for key in unanswered:  # their reservations end with this worker; taken again, they reserve again
                     await self._settle(requests[key], key, None)
                 await queue.give_back(list(unanswered))
-                if self._limiter is not None and worker.info is not None:  # free the slots the dead process held
-                    self._limiter.forget.remote(limiter_owner(worker.info.node_id, worker.info.pid))
+                if self._limiter is not None:  # free the shard's slots; refuse the calls the lost process had queued
+                    self._limiter.forget.remote(shard_id)
                 if worker.retired:
                     return
                 restarted = self._restarts.setdefault(id(worker), asyncio.ensure_future(

@@ -6,6 +6,12 @@ are paid for before a call (an estimate, corrected on release: tokens/min), and 
 calls are in flight. A 429 halves ``limit`` and pauses every worker for the server's Retry-After;
 the limit then grows back by one per ``limit`` successes (additive increase, multiplicative decrease).
 
+Slots are held per *owner*: one shard as handed to one worker. When the driver loses a shard (its worker
+died or hung) it ``forget``s the owner: the slots are freed and the owner is refused from then on. The
+refusal matters: Ray still runs the calls a killed process had queued here, so without it every
+``acquire`` the dead worker was waiting on would be granted later, to nobody, until the dead owned every
+slot of the cluster and the run stalled.
+
 The class is plain Python (no Ray import), so it can be tested and reasoned about on its own.
 """
 
@@ -18,6 +24,10 @@ from typing import Any
 DEFAULT_PAUSE = 1.0  # seconds every worker waits after a 429 that carried no Retry-After
 
 
+class ForgottenOwner(Exception):
+    """An ``acquire`` from an owner the driver has declared lost: the call must not be made."""
+
+
 class GlobalLimiter:
     def __init__(self, requests_per_minute: float | None, tokens_per_minute: float | None, concurrency: int,
                  safety: float = 0.95) -> None:
@@ -28,7 +38,8 @@ class GlobalLimiter:
         self.ceiling = max(1, concurrency)
         self.limit = self.ceiling
         self._in_flight = 0
-        self._held: dict[str, int] = {}  # slots in flight per worker process, freed by ``forget`` if it dies
+        self._held: dict[str, int] = {}  # slots in flight per owner (a shard out with a worker)
+        self._forgotten: set[str] = set()  # owners declared lost: their slots are free, their calls refused
         self._next_request = 0.0
         self._next_tokens = 0.0
         self._paused_until = 0.0
@@ -41,8 +52,10 @@ class GlobalLimiter:
     async def acquire(self, tokens: int = 0, owner: str = "") -> None:
         """Return when this call may start: a concurrency slot is free and its request/token slot has come."""
         async with self._changed:
-            while self._in_flight >= self.limit:
+            while self._in_flight >= self.limit and owner not in self._forgotten:
                 await self._changed.wait()
+            if owner in self._forgotten:
+                raise ForgottenOwner(owner)
             self._in_flight += 1
             self._held[owner] = self._held.get(owner, 0) + 1
             self.granted += 1
@@ -63,6 +76,8 @@ class GlobalLimiter:
             if self._held.get(owner, 0) <= 0:
                 return  # its owner was forgotten (declared lost) meanwhile: the slot is already free
             self._held[owner] -= 1
+            if not self._held[owner]:
+                del self._held[owner]
             self._in_flight -= 1
             now = time.monotonic()
             if self._token_gap and used_tokens != estimated_tokens:
@@ -82,8 +97,10 @@ class GlobalLimiter:
             self._changed.notify_all()
 
     async def forget(self, owner: str) -> None:
-        """A worker process died: the slots it held will never be released, so free them now."""
+        """The owner's shard was lost: the slots it holds will never be released, so free them now, and
+        refuse its calls still waiting here (or arriving late) rather than grant them slots nobody frees."""
         async with self._changed:
+            self._forgotten.add(owner)
             self._in_flight -= self._held.pop(owner, 0)
             self._changed.notify_all()
 
