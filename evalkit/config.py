@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -86,6 +87,7 @@ class RunConfig:
     ray_address: str | None = None  # --executor ray: a cluster address; None means "auto", else a local Ray
     replicas: int | None = None  # --executor ray: model replicas / API actors (default: one per GPU or node)
     tokens_per_minute: float | None = None  # --executor ray: the global limiter's tokens/min
+    shard_timeout: float | None = None  # --executor ray: seconds without an answer before a worker counts as hung
     backend: BackendOptions = field(default_factory=BackendOptions)
     judge_backend: BackendOptions | None = None  # options for --judge models (e.g. another base URL)
 
@@ -175,7 +177,8 @@ class RunConfig:
             raise ConfigError(f"--executor must be local or ray, got {self.executor!r}")
         if self.executor == "local":
             given = [flag for flag, value in (("--ray-address", self.ray_address), ("--replicas", self.replicas),
-                                              ("--tpm", self.tokens_per_minute)) if value is not None]
+                                              ("--tpm", self.tokens_per_minute),
+                                              ("--shard-timeout", self.shard_timeout)) if value is not None]
             if given:
                 raise ConfigError(f"{', '.join(given)} only apply with --executor ray")
             return
@@ -186,6 +189,8 @@ class RunConfig:
             raise ConfigError(f"--replicas must be at least 1, got {self.replicas}")
         if self.tokens_per_minute is not None and self.tokens_per_minute <= 0:
             raise ConfigError(f"--tpm must be positive, got {self.tokens_per_minute}")
+        if self.shard_timeout is not None and not 0 < self.shard_timeout < math.inf:
+            raise ConfigError(f"--shard-timeout must be a positive number of seconds, got {self.shard_timeout}")
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:

@@ -336,7 +336,8 @@ class Runner:
             from evalkit.execution.ray_executor import RayExecutor, RaySettings
 
             options = (config.judge_backend or config.backend) if role == "judge" else config.backend
-            settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute)
+            settings = RaySettings(backend.name, options, config.ray_address, config.replicas, config.tokens_per_minute,
+                                   shard_timeout=config.shard_timeout)
             return RayExecutor(backend, journal, cache, settings, config.concurrency, config.requests_per_minute,
                                policy, meter=meter)
         return Executor(backend, journal, cache, config.concurrency, config.requests_per_minute, policy,
