@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from helpers import gsm8k_answers, run_cli
 
 
@@ -155,3 +156,24 @@ def test_rejected_key_stops_the_run_and_the_manifest_says_why(tmp_path, data_dir
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["status"] == "failed" and "rejected the API key" in manifest["error"]
     assert "sk-wrong" not in (out / "manifest.json").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--benchmark", "gsm8k", "--benchmark", "mmlu"], "--benchmark given 2 times: give it once"),
+    (["--benchmark", "gsm8k", "--fewshot-as-multiturn", "--no-fewshot-as-multiturn"],
+     "--fewshot-as-multiturn/--no-fewshot-as-multiturn given 2 times"),
+    (["--benchmark", "gsm8k", "--no-such-flag"], "No such option: --no-such-flag"),
+    (["--benchmark"], "Option '--benchmark' requires an argument"),
+])
+def test_usage_mistakes_are_one_line_exit_2_before_any_call(args, message, tmp_path):
+    """Click's default lets the last of a repeated option win: gsm8k then mmlu would run mmlu alone."""
+    proc = run_cli("run", "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "--out", str(tmp_path / "r"),
+                   *args)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_repeatable_options_still_repeat(tmp_path):
+    proc = run_cli("run", "--model", "openai:x", "--base-url", "http://127.0.0.1:9/v1", "--benchmark", "no_such",
+                   "--judge", "openai:a", "--judge", "openai:b", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "unknown benchmark 'no_such'" in proc.stderr, proc.stderr  # got past parsing
