@@ -5,7 +5,9 @@
 
 1. MBPP's reference solutions (499: Mbpp/123 alone takes seconds) through the sandbox: local (1 worker) vs the cluster on 1 and 2 nodes.
 2. A tiny random hf model (evalkit/testing/tiny_model.py) on 2,000 log-likelihood requests: local (1 torch
-   thread) vs 1 and 2 replicas; "answering" excludes the replicas' start-up (actor + model load).
+   thread) vs 1 and 2 replicas; "answering" excludes the replicas' start-up (actor + model load) until the
+   first was ready. On the tiny model the work (~2 s) is shorter than a replica's start-up, so a second
+   replica cannot help; ``--hf-model hf:embedded`` (SmolLM2-135M) makes the same 2,000 requests real work.
 3. The fake OpenAI server through the global limiter: 1,000 requests at --rpm 3000 across 2 workers; the
    busiest 1-second window is counted at the server; ideal = 999 gaps of 60/3000 s + one latency.
 4. Resume on another worker count: a 2-worker run interrupted after 120 of 300 answers, then 1 worker on the
@@ -60,7 +62,7 @@ def sandbox_part(data_dir: Path, address: str) -> dict[str, Any]:
     return timings
 
 
-def hf_part(address: str, workdir: Path) -> dict[str, Any]:
+def hf_part(address: str, workdir: Path, model_name: str | None) -> dict[str, Any]:
     import torch
 
     from evalkit.backends.factory import BackendOptions, create_backend
@@ -71,16 +73,16 @@ def hf_part(address: str, workdir: Path) -> dict[str, Any]:
     from evalkit.types import LoglikelihoodRequest
 
     torch.set_num_threads(1)  # the local run gets one core, as each replica does
-    model = build_tiny_model(workdir / "tiny")
+    model = model_name or f"hf:{build_tiny_model(workdir / 'tiny')}"
     options = BackendOptions(batch_size=16)
-    backend = create_backend(f"hf:{model}", options)
+    backend = create_backend(model, options)
     requests = [LoglikelihoodRequest(context=f"Question {i}: which planet is number {i % 9}? Answer:",
                                      continuation=choice) for i in range(500) for choice in (" A", " B", " C", " D")]
-    timings: dict[str, Any] = {"requests": len(requests)}
+    timings: dict[str, Any] = {"model": model_name or "tiny", "requests": len(requests)}
     local, timings["local_1"] = _execute(Executor(backend, ResponseStore(workdir / "local.sqlite")), requests)
     for replicas in (1, 2):
         executor = RayExecutor(backend, ResponseStore(workdir / f"ray{replicas}.sqlite"), None,
-                               RaySettings(f"hf:{model}", options, address, replicas=replicas))
+                               RaySettings(model, options, address, replicas=replicas))
         outcomes, wall = _execute(executor, requests)
         stats = executor.stats.as_dict()
         timings[f"ray_{replicas}"] = wall
@@ -163,6 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--skip", default="", help="comma-separated parts to skip: sandbox,hf,api,resume")
+    parser.add_argument("--hf-model", default=None, help="the hf part's model (default: a tiny random one), e.g. hf:embedded")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -177,7 +180,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             parts = {"sandbox": lambda: sandbox_part(args.data_dir, cluster.address),
-                     "hf": lambda: hf_part(cluster.address, workdir), "api": lambda: api_part(cluster.address, workdir),
+                     "hf": lambda: hf_part(cluster.address, workdir, args.hf_model), "api": lambda: api_part(cluster.address, workdir),
                      "resume": lambda: resume_part(cluster.address, workdir)}
             for name, part in parts.items():
                 if name not in skip:
@@ -195,7 +198,8 @@ def print_summary(report: dict[str, Any]) -> None:
     print("\n| what | local (1 core) | ray, 1 worker | ray, 2 workers | overhead at 1 worker | speed-up 1→2 (efficiency) |")
     print("|---|---|---|---|---|---|")
     for name, label, key in (("sandbox", "MBPP reference solutions, sandbox", ""),
-                             ("hf", "tiny hf, 2,000 log-likelihoods (answering)", "_answering")):
+                             ("hf", f"{report.get('hf', {}).get('model')} hf, 2,000 log-likelihoods (answering)",
+                              "_answering")):
         if name not in report:
             continue
         r = report[name]

@@ -87,8 +87,8 @@ def test_kill_9_then_resume_repeats_no_completed_call(tmp_path, data_dir, fake_s
     out = tmp_path / "run"
     args = [sys.executable, "-m", "evalkit", "run", "--model", "openai:fake", "--base-url", server.base_url,
             "--benchmark", "gsm8k", "--limit", "120", "--data-dir", str(data_dir), "--out", str(out),
-            "--concurrency", "4", "--no-cache", "-q"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+            "--no-cache", "-q"]
+    proc = subprocess.Popen([*args, "--concurrency", "4"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
     deadline = time.time() + 60
     while server.stats()["completed"] < 20 and time.time() < deadline:
         time.sleep(0.1)
@@ -98,7 +98,7 @@ def test_kill_9_then_resume_repeats_no_completed_call(tmp_path, data_dir, fake_s
     assert 20 <= completed_before < 120
     assert not (out / "results.json").exists()
 
-    resumed = subprocess.run(args[:-1] + ["--concurrency", "32", "-q"], capture_output=True, text=True)
+    resumed = subprocess.run([*args, "--concurrency", "32"], capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     stats = server.stats()
     # at most the calls that were in flight at the kill (4) are repeated
