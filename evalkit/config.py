@@ -191,6 +191,9 @@ class RunConfig:
             raise ConfigError(f"--tpm must be positive, got {self.tokens_per_minute}")
         if self.shard_timeout is not None and not 0 < self.shard_timeout < math.inf:
             raise ConfigError(f"--shard-timeout must be a positive number of seconds, got {self.shard_timeout}")
+        if self.shard_timeout is not None and self.shard_timeout <= self.timeout:
+            raise ConfigError(f"--shard-timeout {self.shard_timeout:g} is not longer than --timeout {self.timeout:g}: "
+                              "one call may take that long, and a worker waiting on it would count as hung")
         import importlib.util
 
         if importlib.util.find_spec("ray") is None:

@@ -123,6 +123,7 @@ def test_a_lost_shards_queued_calls_are_refused_not_granted():
     (["--shard-timeout", "30"], "--shard-timeout only apply with --executor ray"),
     (["--executor", "ray", "--shard-timeout", "0"], "--shard-timeout must be a positive number of seconds"),
     (["--executor", "ray", "--shard-timeout", "nan"], "--shard-timeout must be a positive number of seconds"),
+    (["--executor", "ray", "--shard-timeout", "30"], "--shard-timeout 30 is not longer than --timeout 120"),
     (["--executor", "ray", "--batch"], "a Ray cluster cannot speed up: drop --executor ray"),
 ])
 def test_bad_executor_flags_are_one_line_and_exit_2(args, message):

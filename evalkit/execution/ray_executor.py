@@ -53,8 +53,8 @@ class RaySettings:
     worker_resources: tuple[dict[str, float], ...] = ()
     # seconds a shard may go without streaming an answer before its worker counts as hung: the worker is
     # killed (Ray restarts it) and the shard's unanswered keys go to the next free worker. None: 600 s for
-    # API workers (each call times out on its own well before), no limit for local models (a batch of long
-    # generations on a slow device has no safe bound)
+    # API workers (each call times out on its own well before; twice --timeout when that is longer), no limit
+    # for local models (a batch of long generations on a slow device has no safe bound)
     shard_timeout: float | None = None
 
 
@@ -285,7 +285,8 @@ class RayExecutor(Executor):
         import ray
 
         assert worker.ready is not None
-        deadline = self.settings.shard_timeout or (None if self.backend.is_batched else 600.0)
+        api_default = max(600.0, 2 * self.policy.timeout)  # never shorter than a call may take
+        deadline = self.settings.shard_timeout or (None if self.backend.is_batched else api_default)
         if await _unless_drained(worker.ready, queue) is None:  # others may finish the work while this one loads
             return
         while not worker.retired:
