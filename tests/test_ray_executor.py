@@ -167,19 +167,26 @@ def _two_api_workers(cluster, server, tmp_path: Path, **settings) -> tuple[RayEx
     return executor, journal
 
 
+def _signal_first_worker(executor: RayExecutor, signum: int, after: int = 40):
+    """A progress hook that counts answers and sends ``signum`` to the first loaded worker at the ``after``-th;
+    returns (answers counted, pids signalled, the hook)."""
+    counted: list[int] = []
+    signalled: list[int] = []
+
+    def progress(n: int, tokens: int, errors: int) -> None:
+        counted.append(n)
+        if sum(counted) >= after and not signalled:
+            signalled.append(executor.loaded[0].pid)
+            os.kill(signalled[0], signum)
+
+    return counted, signalled, progress
+
+
 @pytest.mark.timeout(180)
 def test_worker_killed_mid_run_loses_nothing(cluster, tmp_path, fake_server):
     server = fake_server("--latency", "0.2")
     executor, journal = _two_api_workers(cluster, server, tmp_path)
-    counted: list[int] = []
-    killed: list[int] = []
-
-    def progress(n: int, tokens: int, errors: int) -> None:
-        counted.append(n)
-        if sum(counted) >= 40 and not killed:
-            killed.append(executor.loaded[0].pid)
-            os.kill(killed[0], signal.SIGKILL)
-
+    counted, killed, progress = _signal_first_worker(executor, signal.SIGKILL)
     requests = _chat(200)
     outcomes = _execute(executor, requests, progress)
     assert killed and all(o.result is not None for o in outcomes)
@@ -224,15 +231,7 @@ def test_worker_that_hangs_without_dying_has_its_shard_redone(cluster, tmp_path,
     restarts it) and its unanswered keys go to the other worker. Each request is answered and journaled once."""
     server = fake_server("--latency", "0.2")
     executor, journal = _two_api_workers(cluster, server, tmp_path, shard_timeout=5)
-    counted: list[int] = []
-    stopped: list[int] = []
-
-    def progress(n: int, tokens: int, errors: int) -> None:
-        counted.append(n)
-        if sum(counted) >= 40 and not stopped:
-            stopped.append(executor.loaded[0].pid)
-            os.kill(stopped[0], signal.SIGSTOP)
-
+    counted, stopped, progress = _signal_first_worker(executor, signal.SIGSTOP)
     try:
         outcomes = _execute(executor, _chat(200), progress)
     finally:

@@ -66,7 +66,7 @@ def run_command(
     ray_address: Annotated[str | None, typer.Option(help="--executor ray: the cluster's address (default: auto, else a local Ray for this run).")] = None,
     replicas: Annotated[int | None, typer.Option(help="--executor ray: model replicas or API actors (default: one per GPU, else per node).")] = None,
     tpm: Annotated[float | None, typer.Option(help="--executor ray: tokens-per-minute limit, cluster-wide.")] = None,
-    shard_timeout: Annotated[float | None, typer.Option(help="--executor ray: seconds a shard may stream no answer before its worker counts as hung and is restarted (default: 600 for APIs, none for local models).")] = None,
+    shard_timeout: Annotated[float | None, typer.Option(help="--executor ray: seconds a shard may stream no answer before its worker counts as hung and is restarted; longer than --timeout (default: 600 or twice --timeout for APIs, none for local models).")] = None,
     num_fewshot: Annotated[int | None, typer.Option(help="Few-shot examples per prompt, replacing each benchmark's own count.")] = None,
     system_prompt: Annotated[str | None, typer.Option(help="System prompt replacing each benchmark's: TEXT, or @FILE to read it from a file.")] = None,
     gen_kwargs: Annotated[str | None, typer.Option(help='Generation settings replacing the benchmarks\' own: max_tokens=256,temperature=0.7,top_p=0.9,stop=["\\n\\n"].')] = None,
